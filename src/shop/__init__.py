@@ -1,0 +1,1 @@
+"""shop: an e-commerce backend on FastAPI and PostgreSQL."""

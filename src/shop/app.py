@@ -1,0 +1,73 @@
+"""The application factory."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
+
+from shop.api import api_router
+from shop.core import health, metrics
+from shop.core.config import Settings, get_settings
+from shop.core.errors import install_error_handlers
+from shop.core.limits import BodyLimitMiddleware
+from shop.core.logging import RequestContextMiddleware, configure_logging
+from shop.core.resources import open_resources
+from shop.core.routing import ShopRoute
+
+log = structlog.get_logger()
+
+# Small bodies compress badly and cost more CPU than they save.
+GZIP_MINIMUM_BYTES = 1024
+# Routes that take file uploads get the larger body limit (SHOP_MAX_UPLOAD_BYTES).
+UPLOAD_PATHS = frozenset({"/api/v1/admin/products/import"})
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_resources(settings) as resources:
+            app.state.resources = resources
+            log.info("app.started", env=settings.env.value)
+            yield
+        metrics.mark_process_dead()
+        log.info("app.stopped")
+
+    app = FastAPI(
+        title="shop",
+        version="1.0.0",
+        description="The shop HTTP API: catalog, cart, checkout, orders and accounts.",
+        lifespan=lifespan,
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
+    )
+    app.router.route_class = ShopRoute
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(api_router)
+
+    # Added innermost first: the request context wraps everything so every line has its id.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        upload_limit=settings.max_upload_bytes,
+        upload_paths=UPLOAD_PATHS,
+    )
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match", "X-Request-ID"],
+            expose_headers=["ETag", "X-Request-ID", "Idempotent-Replayed", "Retry-After"],
+        )
+    app.add_middleware(metrics.MetricsMiddleware)
+    app.add_middleware(RequestContextMiddleware)
+    return app

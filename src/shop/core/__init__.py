@@ -1,0 +1,1 @@
+"""Shared machinery of every domain: settings, database, cache, queue, logging, metrics, errors."""

@@ -1,0 +1,162 @@
+"""Settings: every `SHOP_*` variable of API.md, read from the environment and `.env`."""
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    dev = "dev"
+    test = "test"
+    prod = "prod"
+
+
+class LogFormat(StrEnum):
+    json = "json"
+    console = "console"
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message is one line that names it."""
+
+
+# Settings that production cannot run without (API.md, "Settings required in prod").
+PROD_REQUIRED = (
+    "database_url",
+    "redis_url",
+    "secret_key",
+    "payment_webhook_secret",
+    "payment_provider",
+    "smtp_host",
+    "email_from",
+)
+MIN_SECRET_KEY_LENGTH = 32
+MiB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHOP_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    env: Environment = Environment.dev
+    data_dir: Path = Path(".shop")
+
+    database_url: str | None = None
+    database_replica_url: str | None = None
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_max_overflow: int = Field(default=10, ge=0, le=200)
+    database_pool_timeout: float = Field(default=5.0, gt=0)
+    database_statement_timeout_ms: int = Field(default=15_000, ge=0)
+
+    redis_url: str | None = None
+    redis_timeout: float = Field(default=0.5, gt=0)
+    broker_url: str | None = None
+
+    secret_key: str | None = None
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    access_token_minutes: int = Field(default=15, ge=1)
+    refresh_token_days: int = Field(default=30, ge=1)
+    payment_timeout_minutes: int = Field(default=30, ge=1)
+    payment_provider: str | None = None
+    payment_webhook_secret: str | None = None
+
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_tls: bool = False
+    email_from: str | None = None
+
+    log_format: LogFormat | None = None
+    log_level: str = "INFO"
+    cors_origins: Annotated[list[str], NoDecode] = []
+    docs_enabled: bool = True
+    max_body_bytes: int = Field(default=1 * MiB, ge=1)
+    max_upload_bytes: int = Field(default=50 * MiB, ge=1)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        # Operators write `SHOP_CORS_ORIGINS=https://a.example,https://b.example`.
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @property
+    def is_prod(self) -> bool:
+        return self.env is Environment.prod
+
+    @property
+    def effective_log_format(self) -> LogFormat:
+        if self.log_format is not None:
+            return self.log_format
+        return LogFormat.json if self.is_prod else LogFormat.console
+
+    @property
+    def effective_broker_url(self) -> str | None:
+        return self.broker_url or self.redis_url
+
+    @property
+    def effective_payment_provider(self) -> str:
+        return self.payment_provider or "test"
+
+    def require_database_url(self) -> str:
+        if not self.database_url:
+            raise ConfigError("SHOP_DATABASE_URL is not set (`shop dev` starts an embedded PostgreSQL)")
+        return self.database_url
+
+    def require_redis_url(self) -> str:
+        if not self.redis_url:
+            raise ConfigError("SHOP_REDIS_URL is not set (`shop dev` starts an embedded Valkey)")
+        return self.redis_url
+
+    def check_complete(self) -> None:
+        """Refuse to run production with a missing secret or URL."""
+        if not self.is_prod:
+            return
+        for name in PROD_REQUIRED:
+            if not getattr(self, name):
+                raise ConfigError(f"SHOP_{name.upper()} is required when SHOP_ENV=prod")
+        assert self.secret_key is not None
+        if len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(f"SHOP_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters")
+
+    def with_dev_secret(self) -> "Settings":
+        """Outside prod a missing secret key is made once and kept in the data folder."""
+        if self.secret_key or self.is_prod:
+            return self
+        key_file = self.data_dir / "secret_key"
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_urlsafe(48))
+            key_file.chmod(0o600)
+        return self.model_copy(update={"secret_key": key_file.read_text().strip()})
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning any problem into a `ConfigError` with one line naming the setting."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "SHOP_" + ".".join(str(part) for part in first["loc"]).upper()
+        raise ConfigError(f"{name}: {first['msg']}") from None
+    settings.check_complete()
+    return settings.with_dev_secret()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return load_settings()

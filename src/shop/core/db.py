@@ -1,0 +1,135 @@
+"""PostgreSQL: the declarative base, engines and sessions, and the one transaction pattern.
+
+Every unit of work (a request, a task, a command) ends with `commit(session)`, which runs the
+callbacks registered with `after_commit` only once the commit succeeded. Side effects that must
+not happen for a rolled-back change (cache invalidation, publishing events) go there.
+"""
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+import structlog
+import uuid_utils.compat as uuid_utils
+from sqlalchemy import DateTime, MetaData, event, func
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from shop.core import metrics
+from shop.core.config import Settings
+
+log = structlog.get_logger()
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+AfterCommit = Callable[[], Awaitable[None]]
+_AFTER_COMMIT_KEY = "shop.after_commit"
+
+
+def quote_identifier(name: str) -> str:
+    """Quote a PostgreSQL identifier (a database name cannot be a bind parameter)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def new_id() -> uuid.UUID:
+    """A time-ordered UUIDv7: unique like uuid4, yet friendly to B-tree indexes."""
+    return uuid_utils.uuid7()
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class Database:
+    """The engine and session factory of one process (build one per process, after any fork)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.engine = create_engine(settings.require_database_url(), settings)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def create_engine(url: str, settings: Settings) -> AsyncEngine:
+    engine = create_async_engine(
+        url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_timeout=settings.database_pool_timeout,
+        # A connection that died with a PostgreSQL restart is noticed and replaced, not handed out.
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={
+            "timeout": settings.database_pool_timeout,
+            "command_timeout": settings.database_statement_timeout_ms / 1000 or None,
+            "server_settings": {
+                "application_name": "shop",
+                "statement_timeout": str(settings.database_statement_timeout_ms),
+            },
+        },
+    )
+    _track_pool(engine)
+    return engine
+
+
+def _track_pool(engine: AsyncEngine) -> None:
+    pool = engine.sync_engine.pool
+    metrics.db_pool_size.set(pool.size())  # type: ignore[attr-defined]
+
+    @event.listens_for(pool, "checkout")
+    def _checkout(*_: object) -> None:
+        metrics.db_pool_checked_out.inc()
+
+    @event.listens_for(pool, "checkin")
+    def _checkin(_conn: object, _record: ConnectionPoolEntry) -> None:
+        metrics.db_pool_checked_out.dec()
+
+
+def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
+    """Run `callback` once this session's transaction has committed; drop it on rollback."""
+    session.info.setdefault(_AFTER_COMMIT_KEY, []).append(callback)
+
+
+async def commit(session: AsyncSession) -> None:
+    """Commit the unit of work, then run its after-commit callbacks (never failing the caller)."""
+    await session.commit()
+    callbacks: list[AfterCommit] = session.info.pop(_AFTER_COMMIT_KEY, [])
+    for callback in callbacks:
+        try:
+            await callback()
+        except Exception:
+            # The change is committed; a failed side effect is for its own retry path to handle.
+            log.exception("db.after_commit_failed", callback=getattr(callback, "__qualname__", repr(callback)))
+
+
+async def rollback(session: AsyncSession) -> None:
+    session.info.pop(_AFTER_COMMIT_KEY, None)
+    await session.rollback()
+
+
+@asynccontextmanager
+async def unit_of_work(database: Database) -> AsyncIterator[AsyncSession]:
+    """A session for work outside a request (tasks, commands): commits at the end, or rolls back."""
+    async with database.sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await rollback(session)
+            raise
+        await commit(session)

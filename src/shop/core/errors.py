@@ -1,0 +1,219 @@
+"""The one error hierarchy of the shop and its RFC 9457 problem+json rendering.
+
+Services raise a `ShopError` subclass; the handlers registered in `install_error_handlers`
+turn it, FastAPI's validation errors and Starlette's HTTP errors into one response shape.
+"""
+
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger()
+
+
+class ShopError(Exception):
+    """Base of every error the API reports on purpose."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: Sequence[Mapping[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.detail = detail or HTTPStatus(self.status).phrase
+        self.errors = list(errors) if errors is not None else None
+        self.headers = dict(headers or {})
+        super().__init__(self.detail)
+
+
+class BadRequest(ShopError):
+    status = 400
+    code = "bad_request"
+
+
+class Unauthorized(ShopError):
+    status = 401
+    code = "unauthorized"
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        super().__init__(detail, **kwargs)
+        self.headers.setdefault("WWW-Authenticate", "Bearer")
+
+
+class Forbidden(ShopError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(ShopError):
+    status = 404
+    code = "not_found"
+
+
+class MethodNotAllowed(ShopError):
+    status = 405
+    code = "method_not_allowed"
+
+
+class Conflict(ShopError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(ShopError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(ShopError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class UnprocessableEntity(ShopError):
+    status = 422
+    code = "validation_error"
+
+
+class RateLimited(ShopError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+
+
+class ServiceUnavailable(ShopError):
+    status = 503
+    code = "service_unavailable"
+
+    def __init__(self, detail: str | None = None, retry_after: int = 5) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error response of the API is shaped."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[dict[str, Any]] | None = None
+    request_id: str | None = None
+
+
+# Codes for errors raised by Starlette itself (unknown route, wrong method, body limit).
+_HTTP_CODES: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    503: "service_unavailable",
+}
+
+
+def problem_response(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    errors: Sequence[Mapping[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    request_id: str | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors is not None:
+        body["errors"] = list(errors)
+    if request_id is not None:
+        body["request_id"] = request_id
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def error_responses(*errors: type[ShopError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries so `/docs` shows a route's problem+json answers."""
+    declared: dict[int | str, dict[str, Any]] = {}
+    all_errors: tuple[type[ShopError], ...] = (UnprocessableEntity, *errors)
+    for error in all_errors:
+        entry = declared.setdefault(
+            error.status,
+            {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": ""},
+        )
+        codes = [c for c in entry["description"].split(", ") if c]
+        if error.code not in codes:
+            codes.append(error.code)
+        entry["description"] = ", ".join(codes)
+    return declared
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # Only loc/msg/type: `input` and `ctx` can echo secrets or hold non-JSON objects.
+    return [
+        {"loc": list(error.get("loc", ())), "msg": str(error.get("msg", "")), "type": error.get("type", "")}
+        for error in exc.errors()
+    ]
+
+
+async def _shop_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ShopError)
+    return problem_response(exc.status, exc.code, exc.detail, errors=exc.errors, headers=exc.headers)
+
+
+async def _validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = _validation_errors(exc)
+    return problem_response(422, "validation_error", "The request is not valid.", errors=errors)
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "internal_error" if exc.status_code >= 500 else "bad_request")
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    return problem_response(exc.status_code, code, detail, headers=exc.headers)
+
+
+async def _database_unavailable(_: Request, exc: Exception) -> Response:
+    # A lost connection or an exhausted pool is an outage, not a bug: answer fast and retryable.
+    if isinstance(exc, sa_exc.DBAPIError) and not _is_connection_error(exc):
+        raise exc
+    log.warning("database.unavailable", error=type(exc).__name__)
+    error = ServiceUnavailable("The database is unavailable; retry shortly.")
+    return problem_response(error.status, error.code, error.detail, headers=error.headers)
+
+
+def _is_connection_error(exc: sa_exc.DBAPIError) -> bool:
+    return exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError | sa_exc.OperationalError)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ShopError, _shop_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(sa_exc.TimeoutError, _database_unavailable)
+    app.add_exception_handler(sa_exc.DBAPIError, _database_unavailable)
+    # Connecting to a stopped server fails below SQLAlchemy with a plain OSError (refused,
+    # socket missing, timed out): a dependency outage as well.
+    app.add_exception_handler(OSError, _database_unavailable)

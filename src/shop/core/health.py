@@ -1,0 +1,101 @@
+"""Liveness, readiness and metrics endpoints (no prefix, no auth)."""
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Literal
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from kombu import Connection
+from pydantic import BaseModel
+from redis.asyncio import Redis
+from sqlalchemy import text
+
+from shop.core import metrics
+from shop.core.deps import ResourcesDep
+from shop.core.resources import Resources
+
+CHECK_TIMEOUT_SECONDS = 2.0
+log = structlog.get_logger()
+
+CheckState = Literal["ok", "down"]
+
+
+class Liveness(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    status: Literal["ok", "degraded", "unavailable"]
+    checks: dict[str, CheckState]
+
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health/live")
+async def live() -> Liveness:
+    """200 while the process runs."""
+    return Liveness()
+
+
+@router.get("/health/ready", response_model=Readiness, responses={503: {"model": Readiness}})
+async def ready(resources: ResourcesDep) -> JSONResponse:
+    """200 `ok` or `degraded` while PostgreSQL answers (Redis or the broker may be down); else 503."""
+    database, redis, broker = await asyncio.gather(
+        _check(_database_ok(resources), "database"),
+        _check(_redis_ok(resources.redis), "redis"),
+        _check(_broker_ok(resources), "broker"),
+    )
+    checks: dict[str, CheckState] = {"database": database, "redis": redis, "broker": broker}
+    if database == "down":
+        status, code = "unavailable", 503
+    else:
+        status, code = ("ok" if "down" not in checks.values() else "degraded"), 200
+    body = Readiness(status=status, checks=checks)
+    return JSONResponse(body.model_dump(), status_code=code, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/metrics", include_in_schema=False)
+def prometheus_metrics(request: Request) -> Response:
+    return metrics.metrics_endpoint(request)
+
+
+async def _check(probe: Awaitable[None], name: str) -> CheckState:
+    try:
+        await asyncio.wait_for(probe, CHECK_TIMEOUT_SECONDS)
+    except Exception as exc:
+        log.warning("health.check_failed", dependency=name, error=type(exc).__name__)
+        return "down"
+    return "ok"
+
+
+async def _database_ok(resources: Resources) -> None:
+    async with resources.database.engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
+async def _redis_ok(redis: Redis) -> None:
+    await redis.ping()
+
+
+async def _broker_ok(resources: Resources) -> None:
+    url = resources.settings.effective_broker_url
+    if url is None:
+        raise RuntimeError("no broker configured")
+    if url == resources.settings.redis_url:
+        await resources.redis.ping()
+    elif url.startswith(("redis://", "rediss://", "valkey://")):
+        client = Redis.from_url(url, socket_connect_timeout=CHECK_TIMEOUT_SECONDS)
+        try:
+            await client.ping()
+        finally:
+            await client.aclose()
+    else:
+        await asyncio.to_thread(_kombu_ping, url)
+
+
+def _kombu_ping(url: str) -> None:
+    with Connection(url, connect_timeout=CHECK_TIMEOUT_SECONDS) as connection:
+        connection.ensure_connection(max_retries=1)

@@ -1,0 +1,81 @@
+"""Prometheus collectors and the pure ASGI middleware that times every request.
+
+With several server processes, `shop serve` points PROMETHEUS_MULTIPROC_DIR at a shared folder
+before the workers start; each process then writes its samples there and `/metrics` sums them.
+"""
+
+import os
+import time
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+UNMATCHED_ROUTE = "unmatched"
+
+http_requests = Counter("shop_http_requests_total", "HTTP requests answered.", ["method", "route", "status"])
+http_duration = Histogram(
+    "shop_http_request_duration_seconds",
+    "Time to answer an HTTP request.",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+http_in_flight = Gauge("shop_http_requests_in_flight", "HTTP requests being answered.", multiprocess_mode="livesum")
+db_pool_size = Gauge("shop_db_pool_size", "Configured connections per pool.", multiprocess_mode="livesum")
+db_pool_checked_out = Gauge("shop_db_pool_checked_out", "Pooled connections in use.", multiprocess_mode="livesum")
+cache_requests = Counter("shop_cache_requests_total", "Cache look-ups by outcome.", ["namespace", "result"])
+dependency_errors = Counter("shop_dependency_errors_total", "Failed calls to a backing service.", ["dependency"])
+
+
+class MetricsMiddleware:
+    """Counts and times requests by route template, never by raw path (bounded label values)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        start = time.perf_counter()
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        http_in_flight.inc()
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            http_in_flight.dec()
+            route = scope.get("route")
+            template = getattr(route, "path_format", None) or UNMATCHED_ROUTE
+            method = scope["method"]
+            http_requests.labels(method, template, str(status)).inc()
+            http_duration.labels(method, template).observe(time.perf_counter() - start)
+
+
+def metrics_endpoint(_: Request) -> Response:
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def mark_process_dead() -> None:
+    """Drop this process's live gauges from the shared folder when it exits."""
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

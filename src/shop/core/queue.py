@@ -1,0 +1,35 @@
+"""The Celery application: broker, serialization and at-least-once delivery settings."""
+
+from celery import Celery
+
+from shop.core.config import Settings
+
+# Longer than any task may run: a task unacknowledged for this long is handed to another worker.
+VISIBILITY_TIMEOUT_SECONDS = 3600
+
+
+def create_celery(settings: Settings) -> Celery:
+    broker = settings.effective_broker_url
+    app = Celery("shop", broker=broker, set_as_current=True)
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        # At-least-once: acknowledge after the task ran, and give a task back to the broker
+        # when its worker process dies, so another worker takes it over.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=True,
+        worker_prefetch_multiplier=1,
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
+        broker_connection_retry_on_startup=True,
+        # Publishing must never hang a request: give up fast and let the outbox sweep retry.
+        broker_connection_timeout=2,
+        broker_pool_limit=10,
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        timezone="UTC",
+        enable_utc=True,
+    )
+    return app

@@ -1,0 +1,57 @@
+"""Base schema, money and cursor pages: the shapes every domain's API shares."""
+
+import base64
+import binascii
+import json
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from shop.core.errors import UnprocessableEntity
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+
+class Schema(BaseModel):
+    """Request and response models: unknown fields are rejected (API.md), ORM rows accepted."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+
+class Money(Schema):
+    amount: int = Field(description="Integer amount in minor units (cents).")
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")
+
+
+ItemT = TypeVar("ItemT")
+
+
+class Page(Schema, Generic[ItemT]):
+    items: list[ItemT]
+    next_cursor: str | None = None
+
+
+PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page (1..100).")]
+Cursor = Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page.")]
+
+
+def encode_cursor(values: dict[str, Any]) -> str:
+    """An opaque cursor: the sort key of the last item on a page."""
+    raw = json.dumps(values, separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str, required: set[str]) -> dict[str, Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        values = None
+    if not isinstance(values, dict) or not required <= values.keys():
+        raise UnprocessableEntity(
+            "The cursor is not valid.",
+            errors=[{"loc": ["query", "cursor"], "msg": "Invalid cursor", "type": "value_error"}],
+        )
+    return values

@@ -1,0 +1,95 @@
+"""A probe app: the real app plus a few routes that exercise the core's machinery."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+from uuid import UUID
+
+import httpx
+import pytest
+import structlog
+from fastapi import APIRouter, FastAPI, Query
+from pydantic import Field
+from sqlalchemy import text
+
+from shop.app import create_app
+from shop.core.config import Settings
+from shop.core.db import after_commit
+from shop.core.deps import SessionDep
+from shop.core.errors import Conflict, NotFound
+from shop.core.routing import ShopRoute
+from shop.core.schemas import Schema
+from tests.fixtures.app import client_for, running_app
+
+log = structlog.get_logger()
+committed_callbacks: list[str] = []
+
+
+class ItemIn(Schema):
+    name: str = Field(min_length=1, max_length=50)
+    quantity: int = Field(ge=1, le=99)
+
+
+class NoteIn(Schema):
+    text: str
+
+
+def probe_router() -> APIRouter:
+    router = APIRouter(prefix="/api/v1/probe", route_class=ShopRoute)
+
+    @router.post("/items", status_code=201)
+    async def create_item(item: ItemIn) -> ItemIn:
+        return item
+
+    @router.get("/items/{item_id}")
+    async def read_item(item_id: UUID) -> dict[str, str]:
+        raise NotFound(f"No item {item_id}.")
+
+    @router.get("/conflict")
+    async def conflict() -> None:
+        raise Conflict("Already there.", errors=[{"field": "name"}])
+
+    @router.get("/crash")
+    async def crash() -> None:
+        raise RuntimeError("secret internal detail")
+
+    @router.get("/log")
+    async def log_something() -> dict[str, bool]:
+        log.info("probe.logged", answer=42)
+        return {"logged": True}
+
+    @router.post("/notes", status_code=201)
+    async def write_note(note: NoteIn, session: SessionDep, fail: Annotated[bool, Query()] = False) -> dict[str, str]:
+        await session.execute(text("INSERT INTO probe_note (text) VALUES (:text)"), {"text": note.text})
+
+        async def remember() -> None:
+            committed_callbacks.append(note.text)
+
+        after_commit(session, remember)
+        if fail:
+            raise Conflict("Refused after writing.")
+        return {"text": note.text}
+
+    return router
+
+
+@pytest.fixture(scope="session")
+async def probe_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    app = create_app(settings)
+    app.include_router(probe_router())
+    async with running_app(settings, app) as running:
+        engine = running.state.resources.database.engine
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE probe_note (id serial PRIMARY KEY, text text)"))
+        yield running
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP TABLE probe_note"))
+
+
+@pytest.fixture
+async def probe(probe_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    committed_callbacks.clear()
+    async with client_for(probe_app) as client:
+        yield client
+    engine = probe_app.state.resources.database.engine
+    async with engine.begin() as connection:
+        await connection.execute(text("TRUNCATE probe_note"))

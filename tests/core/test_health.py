@@ -1,0 +1,120 @@
+"""Health endpoints, with the real servers stopped and started again under a running app."""
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from shop.app import create_app
+from shop.core.cache import CacheKey
+from shop.core.config import Settings
+from shop.core.embedded import EmbeddedPostgres, EmbeddedValkey
+from tests.conftest import make_settings
+from tests.core.conftest import probe_router
+from tests.fixtures.app import client_for, running_app
+from tests.fixtures.database import create_test_database
+from tests.fixtures.servers import free_port
+
+
+async def test_live_is_ok(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health/live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_ready_is_ok_with_every_service_up(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok", "broker": "ok"}}
+
+
+class TestRedisStopped:
+    @pytest.fixture
+    def valkey(self, tmp_path: Path) -> Iterator[EmbeddedValkey]:
+        server = EmbeddedValkey(tmp_path / "valkey", port=free_port())
+        server.start()
+        yield server
+        server.stop()
+
+    @pytest.fixture
+    async def app_on_valkey(self, valkey: EmbeddedValkey, database_url: str, tmp_path: Path) -> AsyncIterator[FastAPI]:
+        settings = make_settings(database_url, valkey.url(), tmp_path)
+        async with running_app(settings) as app:
+            yield app
+
+    async def test_ready_is_degraded_then_recovers(self, valkey: EmbeddedValkey, app_on_valkey: FastAPI) -> None:
+        async with client_for(app_on_valkey) as client:
+            assert (await client.get("/health/ready")).json()["status"] == "ok"
+            valkey.stop()
+            response = await client.get("/health/ready")
+            assert response.status_code == 200
+            assert response.json() == {
+                "status": "degraded",
+                "checks": {"database": "ok", "redis": "down", "broker": "down"},
+            }
+            valkey.start()
+            response = await client.get("/health/ready")
+            assert response.json()["status"] == "ok"
+
+    async def test_the_cache_serves_from_the_loader_while_redis_is_stopped(
+        self, valkey: EmbeddedValkey, app_on_valkey: FastAPI
+    ) -> None:
+        cache = app_on_valkey.state.resources.cache
+        key = CacheKey.of("things", "outage")
+
+        async def load() -> bytes:
+            return b"fresh"
+
+        valkey.stop()
+        assert await cache.get_or_load(key, load, ttl=60) == b"fresh"
+        valkey.start()
+        assert await cache.get_or_load(key, load, ttl=60) == b"fresh"
+        assert await app_on_valkey.state.resources.redis.exists(key.data) == 1, "the cache resumes by itself"
+
+
+class TestPostgresStopped:
+    @pytest.fixture
+    async def postgres(self, tmp_path: Path) -> AsyncIterator[EmbeddedPostgres]:
+        server = EmbeddedPostgres(tmp_path / "postgres")
+        await asyncio.to_thread(server.start)
+        yield server
+        await asyncio.to_thread(server.stop)
+
+    @pytest.fixture
+    async def app_on_postgres(
+        self, postgres: EmbeddedPostgres, settings: Settings, tmp_path: Path
+    ) -> AsyncIterator[FastAPI]:
+        async for url in create_test_database(postgres.url()):
+            own = make_settings(url, settings.redis_url or "", tmp_path, database_pool_timeout=2.0)
+            app = create_app(own)
+            app.include_router(probe_router())
+            async with running_app(own, app) as running:
+                async with running.state.resources.database.engine.begin() as connection:
+                    await connection.execute(text("CREATE TABLE probe_note (id serial PRIMARY KEY, text text)"))
+                yield running
+
+    async def test_ready_is_503_and_requests_fail_fast_then_all_recovers(
+        self, postgres: EmbeddedPostgres, app_on_postgres: FastAPI
+    ) -> None:
+        async with client_for(app_on_postgres) as client:
+            assert (await client.post("/api/v1/probe/notes", json={"text": "before"})).status_code == 201
+            await asyncio.to_thread(postgres.pause)
+
+            response = await client.get("/health/ready")
+            assert response.status_code == 503
+            assert response.json()["checks"]["database"] == "down"
+            response = await client.post("/api/v1/probe/notes", json={"text": "during"})
+            assert response.status_code == 503
+            assert response.json()["code"] == "service_unavailable"
+            assert response.headers["retry-after"]
+
+            await asyncio.to_thread(postgres.resume)
+            assert (await client.get("/health/ready")).status_code == 200
+            # Pooled connections died with the server; none of them may fail a request now.
+            for index in range(5):
+                response = await client.post("/api/v1/probe/notes", json={"text": f"after-{index}"})
+                assert response.status_code == 201, response.text

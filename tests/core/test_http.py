@@ -1,0 +1,60 @@
+"""Cross-cutting HTTP behaviour: compression, CORS, docs."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from shop.core.config import Settings
+from tests.conftest import make_settings
+from tests.fixtures.app import client_for, running_app
+
+
+async def test_large_bodies_are_gzipped(client: httpx.AsyncClient) -> None:
+    response = await client.get("/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.json()["openapi"].startswith("3.1")
+
+
+async def test_small_bodies_are_not(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health/live", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in response.headers
+
+
+async def test_docs_are_served(client: httpx.AsyncClient) -> None:
+    response = await client.get("/docs")
+    assert response.status_code == 200
+    assert "swagger" in response.text.lower()
+
+
+class TestCors:
+    @pytest.fixture
+    async def cors_app(self, settings: Settings, tmp_path: Path) -> AsyncIterator[FastAPI]:
+        own = make_settings(
+            settings.database_url or "", settings.redis_url or "", tmp_path, cors_origins=["https://store.example"]
+        )
+        async with running_app(own) as app:
+            yield app
+
+    async def test_a_configured_origin_is_allowed(self, cors_app: FastAPI) -> None:
+        async with client_for(cors_app) as client:
+            response = await client.options(
+                "/health/live",
+                headers={"Origin": "https://store.example", "Access-Control-Request-Method": "GET"},
+            )
+        assert response.headers["access-control-allow-origin"] == "https://store.example"
+
+    async def test_another_origin_is_not(self, cors_app: FastAPI) -> None:
+        async with client_for(cors_app) as client:
+            response = await client.get("/health/live", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in response.headers
+
+
+async def test_docs_can_be_switched_off(settings: Settings, tmp_path: Path) -> None:
+    own = make_settings(settings.database_url or "", settings.redis_url or "", tmp_path, docs_enabled=False)
+    async with running_app(own) as app, client_for(app) as client:
+        assert (await client.get("/docs")).status_code == 404
+        assert (await client.get("/openapi.json")).status_code == 404

@@ -1,0 +1,42 @@
+"""Request ids: echoed or generated, and on every log line of the request."""
+
+import logging
+import re
+
+import httpx
+import pytest
+
+
+class TestRequestId:
+    async def test_a_sent_id_is_echoed(self, probe: httpx.AsyncClient) -> None:
+        response = await probe.get("/health/live", headers={"X-Request-ID": "abc-123"})
+        assert response.headers["x-request-id"] == "abc-123"
+
+    async def test_an_id_is_generated_when_none_is_sent(self, probe: httpx.AsyncClient) -> None:
+        first = (await probe.get("/health/live")).headers["x-request-id"]
+        second = (await probe.get("/health/live")).headers["x-request-id"]
+        assert re.fullmatch(r"[0-9a-f]{32}", first)
+        assert first != second
+
+    async def test_an_unsafe_id_is_replaced(self, probe: httpx.AsyncClient) -> None:
+        response = await probe.get("/health/live", headers={"X-Request-ID": "bad id\twith spaces"})
+        assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
+
+    async def test_errors_carry_the_id_too(self, probe: httpx.AsyncClient) -> None:
+        response = await probe.get("/api/v1/nowhere", headers={"X-Request-ID": "nf-1"})
+        assert response.headers["x-request-id"] == "nf-1"
+
+
+class TestLogContext:
+    async def test_every_line_of_a_request_has_its_id_method_and_route(
+        self, probe: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        with caplog.at_level(logging.INFO):
+            await probe.get("/api/v1/probe/log", headers={"X-Request-ID": "log-1"})
+        events = {r.msg["event"]: r.msg for r in caplog.records if isinstance(r.msg, dict)}
+        for name in ("probe.logged", "http.request"):
+            assert events[name]["request_id"] == "log-1"
+            assert events[name]["method"] == "GET"
+            assert events[name]["route"] == "/api/v1/probe/log"
+        assert events["probe.logged"]["answer"] == 42
+        assert events["http.request"]["status"] == 200
