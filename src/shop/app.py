@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
+import shop.subscribers  # noqa: F401  (the outbox relay must know every event's handlers)
 from shop.api import api_router
 from shop.core import health, metrics
 from shop.core.config import Settings, get_settings

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_timeout: float = Field(default=0.5, gt=0)
     broker_url: str | None = None
+    # Redis broker: a task unacknowledged this long (its worker died) goes to another worker.
+    # Longer than any task runs; AMQP brokers redeliver at once when the connection drops.
+    broker_visibility_timeout: int = Field(default=3600, ge=5)
 
     secret_key: str | None = None
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 import structlog
 import uuid_utils.compat as uuid_utils
@@ -31,7 +32,7 @@ NAMING_CONVENTION = {
 }
 
 AfterCommit = Callable[[], Awaitable[None]]
-_AFTER_COMMIT_KEY = "shop.after_commit"
+_TRANSACTION_STATE_KEY = "shop.transaction"
 
 
 def quote_identifier(name: str) -> str:
@@ -101,15 +102,22 @@ def _track_pool(engine: AsyncEngine) -> None:
         metrics.db_pool_checked_out.dec()
 
 
+def transaction_state(session: AsyncSession) -> dict[str, Any]:
+    """Scratch space that lives as long as the session's current transaction."""
+    state: dict[str, Any] = session.info.setdefault(_TRANSACTION_STATE_KEY, {})
+    return state
+
+
 def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     """Run `callback` once this session's transaction has committed; drop it on rollback."""
-    session.info.setdefault(_AFTER_COMMIT_KEY, []).append(callback)
+    transaction_state(session).setdefault("after_commit", []).append(callback)
 
 
 async def commit(session: AsyncSession) -> None:
     """Commit the unit of work, then run its after-commit callbacks (never failing the caller)."""
     await session.commit()
-    callbacks: list[AfterCommit] = session.info.pop(_AFTER_COMMIT_KEY, [])
+    state = session.info.pop(_TRANSACTION_STATE_KEY, {})
+    callbacks: list[AfterCommit] = state.get("after_commit", [])
     for callback in callbacks:
         try:
             await callback()
@@ -119,7 +127,7 @@ async def commit(session: AsyncSession) -> None:
 
 
 async def rollback(session: AsyncSession) -> None:
-    session.info.pop(_AFTER_COMMIT_KEY, None)
+    session.info.pop(_TRANSACTION_STATE_KEY, None)
     await session.rollback()
 
 

@@ -1,11 +1,13 @@
 """The Celery application: broker, serialization and at-least-once delivery settings."""
 
+import asyncio
+import uuid
+
 from celery import Celery
 
 from shop.core.config import Settings
 
-# Longer than any task may run: a task unacknowledged for this long is handed to another worker.
-VISIBILITY_TIMEOUT_SECONDS = 3600
+BROKER_CONNECT_TIMEOUT_SECONDS = 2
 
 
 def create_celery(settings: Settings) -> Celery:
@@ -22,10 +24,13 @@ def create_celery(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         task_acks_on_failure_or_timeout=True,
         worker_prefetch_multiplier=1,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
+        broker_transport_options={
+            "visibility_timeout": settings.broker_visibility_timeout,
+            "socket_connect_timeout": BROKER_CONNECT_TIMEOUT_SECONDS,
+        },
         broker_connection_retry_on_startup=True,
         # Publishing must never hang a request: give up fast and let the outbox sweep retry.
-        broker_connection_timeout=2,
+        broker_connection_timeout=BROKER_CONNECT_TIMEOUT_SECONDS,
         broker_pool_limit=10,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
@@ -33,3 +38,17 @@ def create_celery(settings: Settings) -> Celery:
         enable_utc=True,
     )
     return app
+
+
+class TaskPublisher:
+    """Sends a task by name; runs the blocking broker call in a thread, off the event loop."""
+
+    def __init__(self, celery: Celery) -> None:
+        self.celery = celery
+
+    async def __call__(self, task_name: str, event_id: uuid.UUID) -> None:
+        await asyncio.to_thread(self._send, task_name, event_id)
+
+    def _send(self, task_name: str, event_id: uuid.UUID) -> None:
+        # No retry loop here: a failed publish leaves the event pending for the outbox sweep.
+        self.celery.send_task(task_name, args=[str(event_id)], retry=False)

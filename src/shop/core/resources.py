@@ -4,11 +4,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from celery import Celery
 from redis.asyncio import Redis
 
 from shop.core.cache import Cache, create_redis
 from shop.core.config import Settings
 from shop.core.db import Database
+from shop.core.outbox import RELAY_SESSION_INFO_KEY, BackgroundRelay
+from shop.core.queue import TaskPublisher, create_celery
+
+# Relays still publishing at shutdown get this long; the sweep covers any they leave.
+RELAY_DRAIN_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,14 +23,21 @@ class Resources:
     database: Database
     redis: Redis
     cache: Cache
+    celery: Celery
+    publish: TaskPublisher
 
 
 @asynccontextmanager
-async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+async def open_resources(settings: Settings, celery: Celery | None = None) -> AsyncIterator[Resources]:
     database = Database(settings)
     redis = create_redis(settings.require_redis_url(), settings)
+    celery = celery or create_celery(settings)
+    publish = TaskPublisher(celery)
+    relay = BackgroundRelay(database, publish)
+    database.sessionmaker.configure(info={RELAY_SESSION_INFO_KEY: relay})
     try:
-        yield Resources(settings=settings, database=database, redis=redis, cache=Cache(redis))
+        yield Resources(settings, database, redis, Cache(redis), celery, publish)
     finally:
+        await relay.drain(RELAY_DRAIN_SECONDS)
         await redis.aclose()
         await database.dispose()

@@ -1,0 +1,275 @@
+"""The transactional outbox: events recorded with the change that caused them, delivered once.
+
+1. `record_event(session, type, payload)` adds a row in the caller's transaction. A rollback
+   drops it, so nothing is ever announced for a change that did not happen.
+2. After the commit the relay publishes one Celery task per handler of the event type, right
+   away; a scheduled sweep publishes whatever that missed (a crash, the broker down). Relays
+   claim rows with `FOR UPDATE SKIP LOCKED`, so two relays never publish one event at once.
+3. A handler runs under a delivery row keyed by (event, handler), locked for the duration: a
+   redelivered or duplicate task finds it done and does nothing.
+"""
+
+import asyncio
+import enum
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shop.core.config import Settings
+from shop.core.db import Base, Database, after_commit, new_id, transaction_state, unit_of_work
+
+log = structlog.get_logger()
+
+RELAY_BATCH_SIZE = 500
+
+
+class OutboxEvent(Base):
+    __tablename__ = "outbox_event"
+    __table_args__ = (
+        # The relays' work queue: only pending rows are indexed, so the index stays tiny.
+        Index("ix_outbox_event_pending", "id", postgresql_where=text("published_at IS NULL")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DeliveryStatus(enum.StrEnum):
+    done = "done"
+    failed = "failed"
+
+
+class OutboxDelivery(Base):
+    __tablename__ = "outbox_delivery"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outbox_event.id", ondelete="CASCADE"), primary_key=True)
+    handler: Mapped[str] = mapped_column(String(100), primary_key=True)
+    status: Mapped[str | None] = mapped_column(String(20), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """What a handler receives."""
+
+    id: uuid.UUID
+    type: str
+    payload: dict[str, Any]
+    request_id: str | None
+    created_at: datetime
+
+
+HandlerFunc = Callable[[AsyncSession, Event, Settings], Awaitable[None]]
+Publisher = Callable[[str, uuid.UUID], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Handler:
+    name: str  # also the Celery task name, "<domain>.<verb>"
+    event_type: str
+    func: HandlerFunc
+
+
+_handlers: dict[str, Handler] = {}
+
+
+def handles(event_type: str, name: str) -> Callable[[HandlerFunc], HandlerFunc]:
+    """Subscribe `func(session, event, settings)` to events of `event_type`, as task `name`.
+
+    The handler runs in the transaction that marks its delivery done: its own writes commit
+    with that mark, or roll back with it for a retry.
+    """
+
+    def register(func: HandlerFunc) -> HandlerFunc:
+        if name in _handlers and _handlers[name].func is not func:
+            raise ValueError(f"a handler named {name!r} is already registered")
+        _handlers[name] = Handler(name=name, event_type=event_type, func=func)
+        return func
+
+    return register
+
+
+def registered_handlers() -> list[Handler]:
+    return list(_handlers.values())
+
+
+def handlers_for(event_type: str) -> list[Handler]:
+    return [handler for handler in _handlers.values() if handler.event_type == event_type]
+
+
+def get_handler(name: str) -> Handler:
+    return _handlers[name]
+
+
+# -- recording -----------------------------------------------------------------------------
+
+# Sessions whose factory puts an `ImmediateRelay` under this key relay right after commit.
+RELAY_SESSION_INFO_KEY = "shop.outbox.relay"
+ImmediateRelay = Callable[[list[uuid.UUID]], None]
+
+
+def record_event(session: AsyncSession, event_type: str, payload: dict[str, Any]) -> uuid.UUID:
+    """Add an event to the caller's transaction; it is relayed once that transaction commits."""
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    event = OutboxEvent(id=new_id(), type=event_type, payload=payload, request_id=request_id)
+    session.add(event)
+    relay: ImmediateRelay | None = session.info.get(RELAY_SESSION_INFO_KEY)
+    if relay is not None:
+        state = transaction_state(session)
+        pending: list[uuid.UUID] | None = state.get("outbox_pending")
+        if pending is None:
+            pending = state["outbox_pending"] = []
+            ids = pending
+
+            async def relay_committed() -> None:
+                relay(ids)
+
+            after_commit(session, relay_committed)
+        pending.append(event.id)
+    return event.id
+
+
+# -- relaying ------------------------------------------------------------------------------
+
+
+async def relay_pending(
+    database: Database, publish: Publisher, ids: Sequence[uuid.UUID] | None = None, limit: int = RELAY_BATCH_SIZE
+) -> int:
+    """Publish pending events (all, or those of `ids`); returns how many went out."""
+    async with unit_of_work(database) as session:
+        query = (
+            select(OutboxEvent.id, OutboxEvent.type)
+            .where(OutboxEvent.published_at.is_(None))
+            .order_by(OutboxEvent.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        if ids is not None:
+            query = query.where(OutboxEvent.id.in_(ids))
+        rows = (await session.execute(query)).all()
+        published: list[uuid.UUID] = []
+        for event_id, event_type in rows:
+            try:
+                for handler in handlers_for(event_type):
+                    await publish(handler.name, event_id)
+            except Exception as exc:
+                # The broker is unreachable: leave the rest pending for the next sweep.
+                log.warning("outbox.publish_failed", event_id=str(event_id), error=type(exc).__name__)
+                break
+            published.append(event_id)
+        if published:
+            await session.execute(
+                update(OutboxEvent).where(OutboxEvent.id.in_(published)).values(published_at=func.now())
+            )
+        return len(published)
+
+
+async def delete_published_before(database: Database, age: timedelta) -> int:
+    """Retention: drop published events (and their deliveries) older than `age`."""
+    async with unit_of_work(database) as session:
+        result = await session.execute(
+            delete(OutboxEvent).where(
+                OutboxEvent.published_at.is_not(None),
+                OutboxEvent.created_at < func.now() - age,
+                ~select(OutboxDelivery.event_id)
+                .where(OutboxDelivery.event_id == OutboxEvent.id, OutboxDelivery.status == DeliveryStatus.failed)
+                .exists(),
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# -- handling ------------------------------------------------------------------------------
+
+
+async def run_handler(database: Database, settings: Settings, handler_name: str, event_id: uuid.UUID) -> bool:
+    """Run one handler for one event at most once; False when it had already run (or failed)."""
+    handler = get_handler(handler_name)
+    async with unit_of_work(database) as session:
+        await session.execute(
+            insert(OutboxDelivery)
+            .values(event_id=event_id, handler=handler_name)
+            .on_conflict_do_nothing(index_elements=["event_id", "handler"])
+        )
+        # The row lock makes a concurrent duplicate wait, then see the outcome.
+        delivery = await session.scalar(
+            select(OutboxDelivery)
+            .where(OutboxDelivery.event_id == event_id, OutboxDelivery.handler == handler_name)
+            .with_for_update()
+        )
+        if delivery is None or delivery.status is not None:
+            return False
+        row = await session.get(OutboxEvent, event_id)
+        if row is None:
+            return False
+        event = Event(row.id, row.type, row.payload, row.request_id, row.created_at)
+        with structlog.contextvars.bound_contextvars(
+            request_id=event.request_id, event_id=str(event.id), event_type=event.type, handler=handler_name
+        ):
+            await handler.func(session, event, settings)
+        delivery.status = DeliveryStatus.done
+        delivery.attempts += 1
+        return True
+
+
+async def record_failure(database: Database, handler_name: str, event_id: uuid.UUID, error: str) -> None:
+    """The last retry failed: mark the delivery failed, for `shop outbox` to show and retry."""
+    async with unit_of_work(database) as session:
+        await session.execute(
+            insert(OutboxDelivery)
+            .values(event_id=event_id, handler=handler_name, status=DeliveryStatus.failed, attempts=1, last_error=error)
+            .on_conflict_do_update(
+                index_elements=["event_id", "handler"],
+                set_={
+                    "status": DeliveryStatus.failed,
+                    "attempts": OutboxDelivery.attempts + 1,
+                    "last_error": error,
+                    "updated_at": func.now(),
+                },
+                where=OutboxDelivery.status.is_distinct_from(DeliveryStatus.done),
+            )
+        )
+
+
+class BackgroundRelay:
+    """Relays just-committed events without making the request wait for the broker.
+
+    If it fails (the broker is down, the process dies), the events stay pending for the sweep.
+    """
+
+    def __init__(self, database: Database, publish: Publisher) -> None:
+        self.database = database
+        self.publish = publish
+        self._running: set[asyncio.Task[None]] = set()
+
+    def __call__(self, ids: list[uuid.UUID]) -> None:
+        task = asyncio.get_running_loop().create_task(self._relay(ids))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _relay(self, ids: list[uuid.UUID]) -> None:
+        try:
+            await relay_pending(self.database, self.publish, ids)
+        except Exception as exc:
+            log.warning("outbox.relay_failed", error=type(exc).__name__, events=len(ids))
+
+    async def drain(self, seconds: float) -> None:
+        """At shutdown: let relays in flight finish (the sweep covers the ones that don't)."""
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=seconds)

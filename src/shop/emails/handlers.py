@@ -1,0 +1,51 @@
+"""Outbox handlers that send the customer emails."""
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shop.core.config import Settings
+from shop.core.email import Email, EmailTemplates, message_id, send_email
+from shop.core.outbox import Event, handles
+from shop.emails import events
+
+templates = EmailTemplates("shop.emails")
+
+
+def money(value: events.Amount) -> str:
+    return f"{value.amount // 100}.{value.amount % 100:02d} {value.currency}"
+
+
+templates.env.filters["money"] = money
+
+
+async def _send(settings: Settings, event: Event, template: str, to: str, data: BaseModel) -> None:
+    subject, text, html = templates.render(template, data=data)
+    email = Email(to=to, subject=subject, text=text, html=html, message_id=message_id(settings, event.id, template))
+    await send_email(settings, email)
+
+
+@handles(events.USER_REGISTERED, "emails.welcome")
+async def welcome(_: AsyncSession, event: Event, settings: Settings) -> None:
+    data = events.UserRegistered.model_validate(event.payload)
+    await _send(settings, event, "welcome", data.email, data)
+
+
+@handles(events.PASSWORD_RESET_REQUESTED, "emails.password_reset")
+async def password_reset(_: AsyncSession, event: Event, settings: Settings) -> None:
+    data = events.PasswordResetRequested.model_validate(event.payload)
+    await _send(settings, event, "password_reset", data.email, data)
+
+
+def _order_email(event_type: str, template: str) -> None:
+    async def send(_: AsyncSession, event: Event, settings: Settings) -> None:
+        data = events.OrderNotice.model_validate(event.payload)
+        await _send(settings, event, template, data.email, data)
+
+    handles(event_type, f"emails.{template}")(send)
+
+
+_order_email(events.ORDER_PLACED, "order_placed")
+_order_email(events.ORDER_PAID, "order_paid")
+_order_email(events.ORDER_SHIPPED, "order_shipped")
+_order_email(events.ORDER_CANCELLED, "order_cancelled")
+_order_email(events.ORDER_REFUNDED, "order_refunded")
