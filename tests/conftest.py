@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -9,6 +10,7 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from shop.core.config import Settings, load_settings
+from shop.core.mailsink import Mailbox, start_mail_sink
 from shop.core.resources import Resources
 from tests.fixtures.app import client_for, running_app
 from tests.fixtures.database import create_test_database, truncate_all
@@ -34,15 +36,26 @@ def make_settings(database_url: str, redis_url: str, data_dir: Path, **overrides
     return load_settings(**values)
 
 
-def settings_env(settings: Settings) -> dict[str, str]:
+def settings_env(settings: Settings, **overrides: object) -> dict[str, str]:
     """The environment that gives a subprocess (server, worker, CLI) the same settings."""
-    env = {"SHOP_ENV": settings.env.value, "SHOP_DATA_DIR": str(settings.data_dir)}
-    for name in ("database_url", "redis_url", "broker_url", "secret_key"):
-        value = getattr(settings, name)
-        if value is not None:
-            env[f"SHOP_{name.upper()}"] = str(value)
-    env["SHOP_LOG_FORMAT"] = "json"
+    values = {**settings.model_dump(exclude_none=True), "log_format": "json", **overrides}
+    env: dict[str, str] = {}
+    for name, value in values.items():
+        if isinstance(value, list):
+            text = ",".join(str(item) for item in value)
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        else:
+            text = str(getattr(value, "value", value))
+        env[f"SHOP_{name.upper()}"] = text
     return env
+
+
+def broker_url_for(redis_url: str) -> str:
+    """The broker gets its own Redis database: tests flush the cache's between them."""
+    parts = urlsplit(redis_url)
+    database = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{database - 1 if database else 1}"))
 
 
 @pytest.fixture(scope="session")
@@ -63,8 +76,30 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, services: ServiceUrls, data_dir: Path) -> Settings:
-    return make_settings(database_url, services.redis, data_dir)
+def mail_server() -> Iterator[tuple[Mailbox, int]]:
+    mailbox = Mailbox()
+    controller = start_mail_sink(mailbox)
+    yield mailbox, controller.port
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(mail_server: tuple[Mailbox, int]) -> Mailbox:
+    mail_server[0].clear()
+    return mail_server[0]
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, services: ServiceUrls, data_dir: Path, mail_server: tuple[Mailbox, int]) -> Settings:
+    return make_settings(
+        database_url,
+        services.redis,
+        data_dir,
+        broker_url=broker_url_for(services.redis),
+        smtp_host="127.0.0.1",
+        smtp_port=mail_server[1],
+        email_from="shop@shop.test",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,24 @@
 """The `shop` command line."""
 
+import asyncio
 import os
 import shutil
 import sys
 import tempfile
+import uuid
 from typing import Annotated
 
 import typer
 
 from shop.core.config import ConfigError, Settings, load_settings
+
+# Modules that create Prometheus metrics are imported inside the commands: the worker must set
+# PROMETHEUS_MULTIPROC_DIR before prometheus_client is first imported, or its pool won't share.
+
+
+class BadInput(Exception):
+    """The command was called wrongly; the message says how, in one line."""
+
 
 app = typer.Typer(
     help="shop: run, operate and administer the shop backend.",
@@ -52,7 +62,7 @@ def serve(
     settings.require_database_url()
     settings.require_redis_url()
     configure_logging(settings)
-    multiproc_dir = _prepare_multiprocess_metrics(workers)
+    multiproc_dir = _prepare_multiprocess_metrics() if workers > 1 else None
     try:
         uvicorn.run(
             "shop.app:create_app",
@@ -74,33 +84,99 @@ def serve(
             shutil.rmtree(multiproc_dir, ignore_errors=True)
 
 
-def _prepare_multiprocess_metrics(workers: int) -> str | None:
+def _prepare_multiprocess_metrics() -> str | None:
     """Several processes share their Prometheus samples through a folder made for this run."""
-    if workers <= 1 or "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         return None
     path = tempfile.mkdtemp(prefix="shop-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
     return path
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def worker(
+    ctx: typer.Context,
     beat: Annotated[bool, typer.Option("--beat/--no-beat", help="Also run the schedule.")] = True,
     concurrency: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve the worker's Prometheus metrics on this port.")
+    ] = None,
 ) -> None:
-    """Run a background worker (and the schedule, unless --no-beat)."""
+    """Run a background worker (and the schedule, unless --no-beat).
+
+    Further options go to Celery's worker as they are, e.g. `-n name@%h` or `-Q queue`.
+    """
     settings = _settings()
     if not settings.effective_broker_url:
         raise ConfigError("SHOP_BROKER_URL or SHOP_REDIS_URL must be set for the worker")
     settings.require_database_url()
+    # The pool's processes count tasks; the main process serves the sum of their samples.
+    multiproc_dir = _prepare_multiprocess_metrics() if metrics_port else None
     from shop.worker import celery_app
+
+    if metrics_port:
+        from shop.core.metrics import serve_metrics
+
+        serve_metrics(metrics_port)
 
     argv = ["worker", "--loglevel", settings.log_level, "--concurrency", str(concurrency)]
     if beat:
         schedule = settings.data_dir.resolve() / "celerybeat-schedule"
         schedule.parent.mkdir(parents=True, exist_ok=True)
         argv += ["--beat", "--schedule", str(schedule)]
-    celery_app.worker_main(argv)
+    try:
+        celery_app.worker_main([*argv, *ctx.args])
+    finally:
+        if multiproc_dir is not None:
+            shutil.rmtree(multiproc_dir, ignore_errors=True)
+
+
+outbox_app = typer.Typer(help="Inspect and retry failed event deliveries.", no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
+
+
+@outbox_app.command("list")
+def outbox_list() -> None:
+    """List deliveries that failed after their last retry."""
+    from shop.core import outbox
+    from shop.core.resources import open_resources
+
+    async def run() -> list[outbox.FailedDelivery]:
+        async with open_resources(_settings()) as resources:
+            return await outbox.list_failed(resources.database)
+
+    failed = asyncio.run(run())
+    for item in failed:
+        error = (item.last_error or "").splitlines()[0][:100] if item.last_error else ""
+        typer.echo(f"{item.event_id}  {item.event_type:<28} {item.handler:<28} {item.attempts:>3}  {error}")
+    typer.echo(f"{len(failed)} failed deliveries")
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    event_id: Annotated[str | None, typer.Argument(help="The event whose failed deliveries to retry.")] = None,
+    retry_all: Annotated[bool, typer.Option("--all", help="Retry every failed delivery.")] = False,
+) -> None:
+    """Run failed deliveries again (one event's, or --all)."""
+    from shop.core import outbox
+    from shop.core.resources import open_resources
+
+    if (event_id is None) == (not retry_all):
+        raise BadInput("give an EVENT_ID or --all")
+    parsed = _parse_uuid(event_id) if event_id else None
+
+    async def run() -> int:
+        async with open_resources(_settings()) as resources:
+            return await outbox.retry_failed(resources.database, resources.publish, parsed)
+
+    typer.echo(f"{asyncio.run(run())} deliveries sent again")
+
+
+def _parse_uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise BadInput(f"not an event id: {value!r}") from None
 
 
 @app.command()
@@ -117,6 +193,9 @@ def main() -> None:
         app()
     except ConfigError as exc:
         print(f"shop: configuration error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except BadInput as exc:
+        print(f"shop: {exc}", file=sys.stderr)
         sys.exit(2)
 
 

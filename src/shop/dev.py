@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from contextlib import ExitStack
+from email.message import EmailMessage
 from pathlib import Path
 from types import FrameType
 
@@ -22,6 +23,7 @@ import structlog
 from shop.core import migrations
 from shop.core.config import Settings
 from shop.core.embedded import EmbeddedPostgres, EmbeddedValkey, ensure_database
+from shop.core.mailsink import Mailbox, start_mail_sink
 
 log = structlog.get_logger()
 
@@ -53,8 +55,9 @@ def _install_signal_handlers() -> None:
     def _raise(signum: int, _frame: FrameType | None) -> None:
         raise Shutdown(signal.Signals(signum).name)
 
-    signal.signal(signal.SIGTERM, _raise)
-    signal.signal(signal.SIGHUP, _raise)
+    # SIGINT too: started in the background by a shell, a process inherits SIGINT ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise)
 
 
 def _start_services(settings: Settings, data_dir: Path, stack: ExitStack) -> dict[str, str]:
@@ -78,7 +81,25 @@ def _start_services(settings: Settings, data_dir: Path, stack: ExitStack) -> dic
         env["SHOP_REDIS_URL"] = valkey.url()
     else:
         env["SHOP_REDIS_URL"] = settings.redis_url
+    if not settings.smtp_host:
+        controller = start_mail_sink(Mailbox(data_dir / "mail", on_message=_show_email))
+        stack.callback(controller.stop)
+        env.update(SHOP_SMTP_HOST="127.0.0.1", SHOP_SMTP_PORT=str(controller.port), SHOP_SMTP_TLS="false")
+        env.setdefault("SHOP_EMAIL_FROM", "shop@localhost")
     return env
+
+
+def _show_email(message: EmailMessage) -> None:
+    """The dev mailbox prints what the shop sends; the .eml files stay in the data folder."""
+    body = message.get_body(preferencelist=("plain",))
+    text = body.get_content() if body is not None else ""
+    lines = [
+        "",
+        f"📧 email to {message['To']}: {message['Subject']}",
+        *("   " + line for line in text.splitlines()),
+        "",
+    ]
+    print("\n".join(lines), file=sys.stderr)  # noqa: T201
 
 
 def _stop_orphaned_valkey(valkey_dir: Path) -> None:
@@ -114,6 +135,7 @@ def _announce(host: str, port: int, env: dict[str, str]) -> None:
         f"  metrics    {base}/metrics",
         f"  database   {env['SHOP_DATABASE_URL']}",
         f"  redis      {env['SHOP_REDIS_URL']}",
+        f"  email      smtp://{env.get('SHOP_SMTP_HOST')}:{env.get('SHOP_SMTP_PORT')}",
         "",
     ]
     print("\n".join(lines), file=sys.stderr)  # noqa: T201

@@ -16,8 +16,10 @@ from shop.core.config import Settings
 from shop.core.db import after_commit
 from shop.core.deps import SessionDep
 from shop.core.errors import Conflict, NotFound
+from shop.core.resources import Resources
 from shop.core.routing import ShopRoute
 from shop.core.schemas import Schema
+from tests.fixtures import probe_events
 from tests.fixtures.app import client_for, running_app
 
 log = structlog.get_logger()
@@ -93,3 +95,21 @@ async def probe(probe_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     engine = probe_app.state.resources.database.engine
     async with engine.begin() as connection:
         await connection.execute(text("TRUNCATE probe_note"))
+
+
+@pytest.fixture(scope="session")
+async def probe_tables(resources: Resources) -> AsyncIterator[None]:
+    async with resources.database.engine.begin() as connection:
+        for statement in probe_events.CREATE_TABLES:
+            await connection.execute(text(statement))
+    yield
+    async with resources.database.engine.begin() as connection:
+        for statement in probe_events.DROP_TABLES:
+            await connection.execute(text(statement))
+
+
+@pytest.fixture(autouse=True)
+async def _empty_probe_tables(probe_tables: None, resources: Resources) -> AsyncIterator[None]:
+    yield
+    async with resources.database.engine.begin() as connection:
+        await connection.execute(text("TRUNCATE probe_received, probe_switch"))

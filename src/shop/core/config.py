@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # Redis broker: a task unacknowledged this long (its worker died) goes to another worker.
     # Longer than any task runs; AMQP brokers redeliver at once when the connection drops.
     broker_visibility_timeout: int = Field(default=3600, ge=5)
+    # Event handlers retry with exponential backoff and jitter, then the delivery is marked failed.
+    task_max_retries: int = Field(default=8, ge=0, le=50)
+    task_retry_base_seconds: float = Field(default=2.0, gt=0)
 
     secret_key: str | None = None
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")

@@ -9,12 +9,14 @@ import time
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    REGISTRY,
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
 from starlette.requests import Request
 from starlette.responses import Response
@@ -67,12 +69,21 @@ class MetricsMiddleware:
             http_duration.labels(method, template).observe(time.perf_counter() - start)
 
 
-def metrics_endpoint(_: Request) -> Response:
+def _registry() -> CollectorRegistry:
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return registry
+    return REGISTRY
+
+
+def metrics_endpoint(_: Request) -> Response:
+    return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
+
+
+def serve_metrics(port: int) -> None:
+    """A metrics endpoint in a background thread, for processes that serve no HTTP (workers)."""
+    start_http_server(port, addr="0.0.0.0", registry=_registry())  # noqa: S104
 
 
 def mark_process_dead() -> None:

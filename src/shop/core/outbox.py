@@ -223,6 +223,7 @@ async def run_handler(database: Database, settings: Settings, handler_name: str,
             request_id=event.request_id, event_id=str(event.id), event_type=event.type, handler=handler_name
         ):
             await handler.func(session, event, settings)
+            log.info("outbox.handled")
         delivery.status = DeliveryStatus.done
         delivery.attempts += 1
         return True
@@ -273,3 +274,48 @@ class BackgroundRelay:
         """At shutdown: let relays in flight finish (the sweep covers the ones that don't)."""
         if self._running:
             await asyncio.wait(set(self._running), timeout=seconds)
+
+
+# -- operations (`shop outbox`) -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FailedDelivery:
+    event_id: uuid.UUID
+    event_type: str
+    handler: str
+    attempts: int
+    last_error: str | None
+    failed_at: datetime
+
+
+async def list_failed(database: Database, limit: int = 100) -> list[FailedDelivery]:
+    async with database.sessionmaker() as session:
+        rows = await session.execute(
+            select(OutboxDelivery, OutboxEvent.type)
+            .join(OutboxEvent, OutboxEvent.id == OutboxDelivery.event_id)
+            .where(OutboxDelivery.status == DeliveryStatus.failed)
+            .order_by(OutboxDelivery.updated_at)
+            .limit(limit)
+        )
+        return [
+            FailedDelivery(d.event_id, event_type, d.handler, d.attempts, d.last_error, d.updated_at)
+            for d, event_type in rows
+        ]
+
+
+async def retry_failed(database: Database, publish: Publisher, event_id: uuid.UUID | None = None) -> int:
+    """Give failed deliveries (all, or one event's) another run; returns how many were sent."""
+    async with unit_of_work(database) as session:
+        query = (
+            update(OutboxDelivery)
+            .where(OutboxDelivery.status == DeliveryStatus.failed)
+            .values(status=None, last_error=None)
+            .returning(OutboxDelivery.event_id, OutboxDelivery.handler)
+        )
+        if event_id is not None:
+            query = query.where(OutboxDelivery.event_id == event_id)
+        retried = (await session.execute(query)).all()
+        for failed_event_id, handler in retried:
+            await publish(handler, failed_event_id)
+        return len(retried)

@@ -24,10 +24,7 @@ def create_celery(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         task_acks_on_failure_or_timeout=True,
         worker_prefetch_multiplier=1,
-        broker_transport_options={
-            "visibility_timeout": settings.broker_visibility_timeout,
-            "socket_connect_timeout": BROKER_CONNECT_TIMEOUT_SECONDS,
-        },
+        broker_transport_options=_transport_options(settings.broker_visibility_timeout),
         broker_connection_retry_on_startup=True,
         # Publishing must never hang a request: give up fast and let the outbox sweep retry.
         broker_connection_timeout=BROKER_CONNECT_TIMEOUT_SECONDS,
@@ -38,6 +35,19 @@ def create_celery(settings: Settings) -> Celery:
         enable_utc=True,
     )
     return app
+
+
+def _transport_options(visibility_timeout: int) -> dict[str, object]:
+    # A Redis broker looks for abandoned tasks about every interval * throttle seconds (100 by
+    # default); look about six times per visibility timeout, so a short timeout is honoured.
+    sweep_period = min(100.0, max(2.0, visibility_timeout / 6))
+    interval = min(10.0, sweep_period)
+    return {
+        "visibility_timeout": visibility_timeout,
+        "unacked_restore_interval": interval,
+        "unacked_restore_throttle": max(1, round(sweep_period / interval)),
+        "socket_connect_timeout": BROKER_CONNECT_TIMEOUT_SECONDS,
+    }
 
 
 class TaskPublisher:

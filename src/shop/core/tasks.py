@@ -26,8 +26,6 @@ from shop.core.resources import Resources, open_resources
 log = structlog.get_logger()
 T = TypeVar("T")
 
-MAX_RETRIES = 8
-RETRY_BASE_SECONDS = 2.0
 RETRY_CAP_SECONDS = 600.0
 OUTBOX_SWEEP_SECONDS = 5.0
 OUTBOX_RETENTION = timedelta(days=7)
@@ -117,9 +115,9 @@ async def purge_outbox(resources: Resources) -> int:
     return await outbox.delete_published_before(resources.database, OUTBOX_RETENTION)
 
 
-def retry_delay(retries: int) -> float:
+def retry_delay(retries: int, base: float) -> float:
     """Exponential backoff with full jitter, so retries of many tasks do not arrive together."""
-    return random.uniform(0, min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2**retries))
+    return random.uniform(0, min(RETRY_CAP_SECONDS, base * 2**retries))
 
 
 def register_tasks(celery: Celery, runtime: WorkerRuntime) -> None:
@@ -136,7 +134,9 @@ def register_tasks(celery: Celery, runtime: WorkerRuntime) -> None:
 
 
 def _handler_task(celery: Celery, runtime: WorkerRuntime, handler: outbox.Handler) -> None:
-    @celery.task(name=handler.name, bind=True, max_retries=MAX_RETRIES)
+    settings = runtime.settings
+
+    @celery.task(name=handler.name, bind=True, max_retries=settings.task_max_retries)
     def handle(task: Task[Any, Any], event_id: str) -> None:
         started = time.perf_counter()
         parsed = uuid.UUID(event_id)
@@ -144,7 +144,7 @@ def _handler_task(celery: Celery, runtime: WorkerRuntime, handler: outbox.Handle
             ran = runtime.run(lambda r: outbox.run_handler(r.database, r.settings, handler.name, parsed))
         except Exception as exc:
             task_duration.labels(handler.name).observe(time.perf_counter() - started)
-            if task.request.retries >= MAX_RETRIES:
+            if task.request.retries >= settings.task_max_retries:
                 error = f"{type(exc).__name__}: {exc}"[:2000]
                 runtime.run(lambda r: outbox.record_failure(r.database, handler.name, parsed, error))
                 task_runs.labels(handler.name, "failed").inc()
@@ -152,7 +152,8 @@ def _handler_task(celery: Celery, runtime: WorkerRuntime, handler: outbox.Handle
                 return
             task_runs.labels(handler.name, "retry").inc()
             log.warning("outbox.handler_retry", task=handler.name, event_id=event_id, error=type(exc).__name__)
-            raise task.retry(exc=exc, countdown=retry_delay(task.request.retries)) from exc
+            delay = retry_delay(task.request.retries, settings.task_retry_base_seconds)
+            raise task.retry(exc=exc, countdown=delay) from exc
         task_duration.labels(handler.name).observe(time.perf_counter() - started)
         task_runs.labels(handler.name, "done" if ran else "duplicate").inc()
 

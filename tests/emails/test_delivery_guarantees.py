@@ -1,0 +1,97 @@
+"""Exactly one email per event when a worker dies mid-send or the broker is away for a while."""
+
+import asyncio
+import threading
+from pathlib import Path
+
+import psutil
+
+from shop.core.config import Settings
+from shop.core.db import unit_of_work
+from shop.core.embedded import EmbeddedValkey
+from shop.core.mailsink import Mailbox
+from shop.core.outbox import DeliveryStatus, OutboxDelivery, record_event
+from shop.core.resources import Resources, open_resources
+from shop.emails import events
+from tests.conftest import settings_env
+from tests.emails.test_emails import by_recipient, welcome_payload
+from tests.fixtures.servers import free_port
+from tests.fixtures.waiting import eventually
+from tests.fixtures.workers import RunningWorker, run_worker
+
+
+def smtp_client_pid(workers: list[RunningWorker], smtp_port: int) -> RunningWorker:
+    """The worker whose process tree holds a connection to the mail server right now."""
+    for worker in workers:
+        tree = [psutil.Process(worker.process.pid), *psutil.Process(worker.process.pid).children(recursive=True)]
+        for process in tree:
+            for connection in process.net_connections(kind="tcp"):
+                if connection.raddr and connection.raddr.port == smtp_port:
+                    return worker
+    raise AssertionError("no worker is connected to the mail server")
+
+
+async def test_a_worker_killed_while_sending_delivers_exactly_once_after_another_takes_over(
+    settings: Settings,
+    resources: Resources,
+    mailbox: Mailbox,
+    mail_server: tuple[Mailbox, int],
+    tmp_path: Path,
+) -> None:
+    # A short visibility timeout: the broker hands an unacknowledged task to another worker soon.
+    env = settings_env(settings, broker_visibility_timeout=6)
+    victim = "victim@shop.test"
+    sending = threading.Event()
+    release = threading.Event()
+    first_attempt = [True]
+
+    def hold_first_attempt(address: str) -> None:
+        if address == victim and first_attempt[0]:
+            first_attempt[0] = False
+            sending.set()
+            release.wait(timeout=60)
+
+    mailbox.rcpt_hook = hold_first_attempt
+    try:
+        with run_worker(env, settings, "kill-a", tmp_path) as a, run_worker(env, settings, "kill-b", tmp_path) as b:
+            async with unit_of_work(resources.database) as session:
+                event_id = record_event(session, events.USER_REGISTERED, welcome_payload(victim))
+            await eventually(sending.is_set, 30, "a worker is in the middle of sending")
+            smtp_client_pid([a, b], mail_server[1]).kill()
+            release.set()
+            await eventually(lambda: len(by_recipient(mailbox, victim)) >= 1, 90, "the other worker delivers")
+            await asyncio.sleep(3)
+        assert len(by_recipient(mailbox, victim)) == 1, "delivered exactly once"
+        async with resources.database.sessionmaker() as session:
+            delivery = await session.get(OutboxDelivery, (event_id, "emails.welcome"))
+            assert delivery is not None
+            assert delivery.status == DeliveryStatus.done
+    finally:
+        mailbox.rcpt_hook = None
+        release.set()
+
+
+async def test_with_the_broker_down_nothing_is_lost_and_each_email_goes_once_it_is_back(
+    settings: Settings, mailbox: Mailbox, tmp_path: Path
+) -> None:
+    broker = EmbeddedValkey(tmp_path / "broker", port=free_port())
+    broker.start()
+    own = settings.model_copy(update={"broker_url": broker.url()})
+    try:
+        # One worker with the schedule: its outbox sweep publishes what the down broker refused.
+        with run_worker(settings_env(own), own, "outage", tmp_path, "--beat"):
+            broker.stop()
+            async with open_resources(own) as resources:
+                addresses = [f"outage-{index}@shop.test" for index in range(10)]
+                for address in addresses:
+                    async with unit_of_work(resources.database) as session:
+                        record_event(session, events.USER_REGISTERED, welcome_payload(address))
+                await asyncio.sleep(3)  # the immediate relays fail meanwhile
+            assert mailbox.messages == []
+            broker.start()
+            await eventually(lambda: len(mailbox.messages) >= len(addresses), 90, "every email once the broker is back")
+            await asyncio.sleep(3)
+        received = sorted(message["To"] for message in mailbox.messages)
+        assert received == sorted(addresses), "each email exactly once"
+    finally:
+        broker.stop()

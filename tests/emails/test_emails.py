@@ -1,0 +1,115 @@
+"""Customer emails end to end: outbox event → broker → real worker → real SMTP server."""
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+
+from shop.core.config import Settings
+from shop.core.db import unit_of_work
+from shop.core.mailsink import Mailbox
+from shop.core.outbox import record_event
+from shop.core.resources import Resources
+from shop.emails import events
+from tests.conftest import settings_env
+from tests.fixtures.waiting import eventually
+from tests.fixtures.workers import RunningWorker, run_worker
+
+
+def order_payload(number: str, email: str, tracking: dict[str, str] | None = None) -> dict[str, Any]:
+    eur = {"currency": "EUR"}
+    return {
+        "order_id": str(uuid.uuid4()),
+        "number": number,
+        "email": email,
+        "status": "pending_payment",
+        "items": [{"sku": "TEE-1", "name": "Blue tee", "quantity": 2, "line_total": {"amount": 3998, **eur}}],
+        "subtotal": {"amount": 3998, **eur},
+        "shipping_total": {"amount": 500, **eur},
+        "total": {"amount": 4498, **eur},
+        "tracking": tracking,
+    }
+
+
+def welcome_payload(email: str) -> dict[str, Any]:
+    return {"user_id": str(uuid.uuid4()), "email": email, "full_name": "Ada Lovelace"}
+
+
+def parts(message: EmailMessage) -> dict[str, str]:
+    found = {}
+    for part in message.walk():
+        if part.get_content_maintype() == "text":
+            found[part.get_content_type()] = part.get_content()
+    return found
+
+
+def by_recipient(mailbox: Mailbox, address: str) -> list[EmailMessage]:
+    return [message for message in mailbox.messages if message["To"] == address]
+
+
+@pytest.fixture(scope="module")
+def worker(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningWorker]:
+    with run_worker(settings_env(settings), settings, "mailer", tmp_path_factory.mktemp("logs")) as running:
+        yield running
+
+
+async def test_each_email_of_the_table(resources: Resources, mailbox: Mailbox, worker: RunningWorker) -> None:
+    tracking = {"carrier": "DHL", "tracking_number": "JJD0099"}
+    cases = [
+        (events.USER_REGISTERED, welcome_payload("new@shop.test"), "new@shop.test", ["welcome"]),
+        (
+            events.PASSWORD_RESET_REQUESTED,
+            {**welcome_payload("reset@shop.test"), "token": "tok-reset-123", "expires_minutes": 30},
+            "reset@shop.test",
+            ["reset"],
+        ),
+        (events.ORDER_PLACED, order_payload("SO-000101", "placed@shop.test"), "placed@shop.test", ["SO-000101"]),
+        (events.ORDER_PAID, order_payload("SO-000102", "paid@shop.test"), "paid@shop.test", ["SO-000102", "paid"]),
+        (
+            events.ORDER_SHIPPED,
+            order_payload("SO-000103", "shipped@shop.test", tracking),
+            "shipped@shop.test",
+            ["SO-000103", "JJD0099"],
+        ),
+        (events.ORDER_CANCELLED, order_payload("SO-000104", "cancel@shop.test"), "cancel@shop.test", ["SO-000104"]),
+        (events.ORDER_REFUNDED, order_payload("SO-000105", "refund@shop.test"), "refund@shop.test", ["SO-000105"]),
+    ]
+    ids = {}
+    async with unit_of_work(resources.database) as session:
+        for event_type, payload, to, _ in cases:
+            ids[to] = record_event(session, event_type, payload)
+
+    await eventually(lambda: len(mailbox.messages) >= len(cases), 60, "every email arrives")
+    await asyncio.sleep(0.5)
+    assert len(mailbox.messages) == len(cases)
+    for _, _, to, subject_words in cases:
+        (message,) = by_recipient(mailbox, to)
+        subject = message["Subject"].lower()
+        for word in subject_words:
+            assert word.lower() in subject, (to, message["Subject"])
+        bodies = parts(message)
+        assert set(bodies) == {"text/plain", "text/html"}
+        assert message["From"] == "shop@shop.test"
+        assert message["Message-ID"].startswith(f"<{ids[to]}.")
+    reset_bodies = parts(by_recipient(mailbox, "reset@shop.test")[0])
+    assert "tok-reset-123" in reset_bodies["text/plain"]
+    assert "tok-reset-123" in reset_bodies["text/html"]
+    shipped = parts(by_recipient(mailbox, "shipped@shop.test")[0])
+    assert "JJD0099" in shipped["text/plain"]
+    assert "DHL" in shipped["text/html"]
+    placed = parts(by_recipient(mailbox, "placed@shop.test")[0])
+    assert "44.98 EUR" in placed["text/plain"]
+    assert "Blue tee" in placed["text/html"]
+
+
+async def test_html_escapes_what_customers_typed(resources: Resources, mailbox: Mailbox, worker: RunningWorker) -> None:
+    payload = {**welcome_payload("xss@shop.test"), "full_name": "<script>alert(1)</script>"}
+    async with unit_of_work(resources.database) as session:
+        record_event(session, events.USER_REGISTERED, payload)
+    await eventually(lambda: len(by_recipient(mailbox, "xss@shop.test")) == 1, 30, "the email arrives")
+    html = parts(by_recipient(mailbox, "xss@shop.test")[0])["text/html"]
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
