@@ -1,5 +1,6 @@
 """Fixtures on the real services: PostgreSQL and Redis, found as tests/fixtures/services.py says."""
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -95,7 +96,8 @@ def settings(database_url: str, services: ServiceUrls, data_dir: Path, mail_serv
         database_url,
         services.redis,
         data_dir,
-        broker_url=broker_url_for(services.redis),
+        # SHOP_TEST_BROKER_URL runs the suite's workers on another broker (e.g. RabbitMQ, amqp://).
+        broker_url=os.environ.get("SHOP_TEST_BROKER_URL") or broker_url_for(services.redis),
         smtp_host="127.0.0.1",
         smtp_port=mail_server[1],
         email_from="shop@shop.test",
