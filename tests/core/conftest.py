@@ -69,6 +69,15 @@ def probe_router() -> APIRouter:
             raise Conflict("Refused after writing.")
         return {"text": note.text}
 
+    # A router included in another, as every domain's router is included in `api_router`.
+    nested = APIRouter(prefix="/nested", route_class=ShopRoute)
+
+    @nested.get("/{thing_id}")
+    async def read_nested(thing_id: int) -> dict[str, int]:
+        log.info("probe.nested", thing_id=thing_id)
+        return {"thing_id": thing_id}
+
+    router.include_router(nested)
     return router
 
 

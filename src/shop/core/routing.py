@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.db import commit, rollback
 from shop.core.errors import UnsupportedMediaType
-from shop.core.logging import bind_log_context
+from shop.core.logging import bind_log_context, route_template
 
 SESSION_STATE_KEY = "db_session"
 
@@ -26,7 +26,7 @@ class ShopRoute(APIRoute):
         expects_json = self.body_field is not None and not _is_form(self)
 
         async def handle(request: Request) -> Response:
-            bind_log_context(route=self.path_format)
+            bind_log_context(route=route_template(request.scope) or self.path_format)
             if expects_json and _has_body(request) and not _is_json(request):
                 raise UnsupportedMediaType("The request body must be application/json.")
             try:
