@@ -33,6 +33,10 @@ class NoteIn(Schema):
     text: str
 
 
+class RefusedButKept(Conflict):
+    keeps_changes = True
+
+
 def probe_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1/probe", route_class=ShopRoute)
 
@@ -58,7 +62,12 @@ def probe_router() -> APIRouter:
         return {"logged": True}
 
     @router.post("/notes", status_code=201)
-    async def write_note(note: NoteIn, session: SessionDep, fail: Annotated[bool, Query()] = False) -> dict[str, str]:
+    async def write_note(
+        note: NoteIn,
+        session: SessionDep,
+        fail: Annotated[bool, Query()] = False,
+        fail_keeping: Annotated[bool, Query()] = False,
+    ) -> dict[str, str]:
         await session.execute(text("INSERT INTO probe_note (text) VALUES (:text)"), {"text": note.text})
 
         async def remember() -> None:
@@ -67,6 +76,8 @@ def probe_router() -> APIRouter:
         after_commit(session, remember)
         if fail:
             raise Conflict("Refused after writing.")
+        if fail_keeping:
+            raise RefusedButKept("Refused, but what was written stays.")
         return {"text": note.text}
 
     # A router included in another, as every domain's router is included in `api_router`.

@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.db import commit, rollback
-from shop.core.errors import UnsupportedMediaType
+from shop.core.errors import ShopError, UnsupportedMediaType
 from shop.core.logging import bind_log_context, route_template
 
 SESSION_STATE_KEY = "db_session"
@@ -31,10 +31,13 @@ class ShopRoute(APIRoute):
                 raise UnsupportedMediaType("The request body must be application/json.")
             try:
                 response = await handler(request)
-            except BaseException:
+            except BaseException as exc:
                 session = _session_of(request)
                 if session is not None:
-                    await rollback(session)
+                    if isinstance(exc, ShopError) and exc.keeps_changes:
+                        await commit(session)
+                    else:
+                        await rollback(session)
                 raise
             session = _session_of(request)
             if session is not None:
