@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from shop.core.config import ConfigError, Settings, load_settings
+from shop.users.cli import create_admin
 
 app = typer.Typer(
     help="shop: run, operate and administer the shop backend.",
@@ -110,6 +111,9 @@ def migrate() -> None:
 
     migrations.upgrade(_settings().require_database_url())
     typer.echo("database is up to date")
+
+
+app.command("create-admin")(create_admin)
 
 
 def main() -> None:
