@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from shop.core.config import ConfigError, Settings, load_settings
+from shop.users.cli import create_admin
 
 # Modules that create Prometheus metrics are imported inside the commands: the worker must set
 # PROMETHEUS_MULTIPROC_DIR before prometheus_client is first imported, or its pool won't share.
@@ -186,6 +187,9 @@ def migrate() -> None:
 
     migrations.upgrade(_settings().require_database_url())
     typer.echo("database is up to date")
+
+
+app.command("create-admin")(create_admin)
 
 
 def main() -> None:

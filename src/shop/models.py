@@ -2,5 +2,6 @@
 
 from shop.core.db import Base
 from shop.core.outbox import OutboxDelivery, OutboxEvent
+from shop.users.models import PasswordResetToken, RefreshToken, User
 
-__all__ = ["Base", "OutboxDelivery", "OutboxEvent"]
+__all__ = ["Base", "OutboxDelivery", "OutboxEvent", "PasswordResetToken", "RefreshToken", "User"]

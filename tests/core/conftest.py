@@ -35,6 +35,10 @@ class NoteIn(Schema):
     text: str
 
 
+class RefusedButKept(Conflict):
+    keeps_changes = True
+
+
 def probe_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1/probe", route_class=ShopRoute)
 
@@ -60,7 +64,12 @@ def probe_router() -> APIRouter:
         return {"logged": True}
 
     @router.post("/notes", status_code=201)
-    async def write_note(note: NoteIn, session: SessionDep, fail: Annotated[bool, Query()] = False) -> dict[str, str]:
+    async def write_note(
+        note: NoteIn,
+        session: SessionDep,
+        fail: Annotated[bool, Query()] = False,
+        fail_keeping: Annotated[bool, Query()] = False,
+    ) -> dict[str, str]:
         await session.execute(text("INSERT INTO probe_note (text) VALUES (:text)"), {"text": note.text})
 
         async def remember() -> None:
@@ -69,8 +78,19 @@ def probe_router() -> APIRouter:
         after_commit(session, remember)
         if fail:
             raise Conflict("Refused after writing.")
+        if fail_keeping:
+            raise RefusedButKept("Refused, but what was written stays.")
         return {"text": note.text}
 
+    # A router included in another, as every domain's router is included in `api_router`.
+    nested = APIRouter(prefix="/nested", route_class=ShopRoute)
+
+    @nested.get("/{thing_id}")
+    async def read_nested(thing_id: int) -> dict[str, int]:
+        log.info("probe.nested", thing_id=thing_id)
+        return {"thing_id": thing_id}
+
+    router.include_router(nested)
     return router
 
 

@@ -35,6 +35,11 @@ class TestLabels:
         assert count(text, route="/api/v1/probe/items/{item_id}", method="GET", status="404") >= 3
         assert not any(item_id in text for item_id in ids)
 
+    async def test_a_route_of_an_included_router_has_its_whole_template(self, probe: httpx.AsyncClient) -> None:
+        assert (await probe.get("/api/v1/probe/nested/7")).status_code == 200
+        text = (await probe.get("/metrics")).text
+        assert count(text, route="/api/v1/probe/nested/{thing_id}", method="GET", status="200") >= 1
+
     async def test_unmatched_paths_share_one_label(self, probe: httpx.AsyncClient) -> None:
         await probe.get(f"/no/such/{uuid.uuid4()}")
         text = (await probe.get("/metrics")).text

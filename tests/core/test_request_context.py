@@ -40,3 +40,12 @@ class TestLogContext:
             assert events[name]["route"] == "/api/v1/probe/log"
         assert events["probe.logged"]["answer"] == 42
         assert events["http.request"]["status"] == 200
+
+    async def test_the_route_of_an_included_router_is_its_whole_template(
+        self, probe: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        with caplog.at_level(logging.INFO):
+            await probe.get("/api/v1/probe/nested/3")
+        events = {r.msg["event"]: r.msg for r in caplog.records if isinstance(r.msg, dict)}
+        assert events["probe.nested"]["route"] == "/api/v1/probe/nested/{thing_id}"
+        assert events["http.request"]["route"] == "/api/v1/probe/nested/{thing_id}"

@@ -29,6 +29,14 @@ class TestRequestTransaction:
         assert await notes(probe_app) == []
         assert committed_callbacks == [], "after-commit work must not run for a rolled-back change"
 
+    async def test_an_error_that_keeps_changes_commits_them_and_still_fails(
+        self, probe: httpx.AsyncClient, probe_app: FastAPI
+    ) -> None:
+        response = await probe.post("/api/v1/probe/notes?fail_keeping=true", json={"text": "kept anyway"})
+        assert response.status_code == 409
+        assert await notes(probe_app) == ["kept anyway"]
+        assert committed_callbacks == ["kept anyway"]
+
 
 class TestUnitOfWork:
     async def test_commits_at_the_end_and_runs_callbacks(self, probe_app: FastAPI) -> None:

@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     access_token_minutes: int = Field(default=15, ge=1)
     refresh_token_days: int = Field(default=30, ge=1)
+    password_reset_token_minutes: int = Field(default=30, ge=1)
+    # Login and password-reset limits (API.md, "Limits"); windows slide, counts hold across processes.
+    login_max_failures_per_email: int = Field(default=10, ge=1)
+    login_max_attempts_per_address: int = Field(default=100, ge=1)
+    login_window_seconds: int = Field(default=15 * 60, ge=1)
+    password_reset_max_per_email: int = Field(default=5, ge=1)
+    password_reset_window_seconds: int = Field(default=60 * 60, ge=1)
     payment_timeout_minutes: int = Field(default=30, ge=1)
     payment_provider: str | None = None
     payment_webhook_secret: str | None = None

@@ -25,6 +25,9 @@ class ShopError(Exception):
 
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
+    # Most errors undo the request's writes. A few must keep them although the request fails
+    # (revoking a stolen token's whole login): the route then commits before answering.
+    keeps_changes: ClassVar[bool] = False
 
     def __init__(
         self,

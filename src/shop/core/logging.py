@@ -131,7 +131,16 @@ class RequestContextMiddleware:
 
 
 def route_template(scope: Scope) -> str | None:
-    """The matched route's path template (`/api/v1/products/{id}`), or None when nothing matched."""
+    """The matched route's path template (`/api/v1/products/{id}`), or None when nothing matched.
+
+    FastAPI includes routers lazily: `scope["route"]` is a route as its own router defined it,
+    without the prefixes of the routers that include it (`/auth/token` for
+    `/api/v1/auth/token`). The whole template is on FastAPI's effective route context.
+    """
+    context = scope.get("fastapi", {}).get("effective_route_context")
+    template = getattr(context, "path_format", None)
+    if isinstance(template, str) and template:
+        return template
     route = scope.get("route")
     return getattr(route, "path_format", None) if route is not None else None
 

@@ -22,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shop.core.logging import route_template
+
 UNMATCHED_ROUTE = "unmatched"
 
 http_requests = Counter("shop_http_requests_total", "HTTP requests answered.", ["method", "route", "status"])
@@ -62,8 +64,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_with_status)
         finally:
             http_in_flight.dec()
-            route = scope.get("route")
-            template = getattr(route, "path_format", None) or UNMATCHED_ROUTE
+            template = route_template(scope) or UNMATCHED_ROUTE
             method = scope["method"]
             http_requests.labels(method, template, str(status)).inc()
             http_duration.labels(method, template).observe(time.perf_counter() - start)

@@ -14,8 +14,8 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.db import commit, rollback
-from shop.core.errors import UnsupportedMediaType
-from shop.core.logging import bind_log_context
+from shop.core.errors import ShopError, UnsupportedMediaType
+from shop.core.logging import bind_log_context, route_template
 
 SESSION_STATE_KEY = "db_session"
 
@@ -26,15 +26,18 @@ class ShopRoute(APIRoute):
         expects_json = self.body_field is not None and not _is_form(self)
 
         async def handle(request: Request) -> Response:
-            bind_log_context(route=self.path_format)
+            bind_log_context(route=route_template(request.scope) or self.path_format)
             if expects_json and _has_body(request) and not _is_json(request):
                 raise UnsupportedMediaType("The request body must be application/json.")
             try:
                 response = await handler(request)
-            except BaseException:
+            except BaseException as exc:
                 session = _session_of(request)
                 if session is not None:
-                    await rollback(session)
+                    if isinstance(exc, ShopError) and exc.keeps_changes:
+                        await commit(session)
+                    else:
+                        await rollback(session)
                 raise
             session = _session_of(request)
             if session is not None:
