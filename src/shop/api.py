@@ -1,8 +1,15 @@
-"""The `/api/v1` router: every domain's router is mounted here."""
+"""The `/api/v1` router: every domain's router is mounted here.
 
-from fastapi import APIRouter
+Staff-only routers of domains that know nothing of accounts (the catalog) get their role guard
+here, where the app is wired together.
+"""
+
+from fastapi import APIRouter, Depends
 
 from shop.core.routing import ShopRoute
+from shop.products.admin import router as catalog_admin_router
+from shop.products.router import router as catalog_router
+from shop.users.dependencies import require_staff
 from shop.users.router import admin_router as users_admin_router
 from shop.users.router import auth_router, me_router
 
@@ -10,3 +17,5 @@ api_router = APIRouter(prefix="/api/v1", route_class=ShopRoute)
 api_router.include_router(auth_router)
 api_router.include_router(me_router)
 api_router.include_router(users_admin_router)
+api_router.include_router(catalog_router)
+api_router.include_router(catalog_admin_router, dependencies=[Depends(require_staff)])

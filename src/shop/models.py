@@ -2,6 +2,18 @@
 
 from shop.core.db import Base
 from shop.core.outbox import OutboxDelivery, OutboxEvent
+from shop.products.models import Category, Product, StockMovement, Variant
 from shop.users.models import PasswordResetToken, RefreshToken, User
 
-__all__ = ["Base", "OutboxDelivery", "OutboxEvent", "PasswordResetToken", "RefreshToken", "User"]
+__all__ = [
+    "Base",
+    "Category",
+    "OutboxDelivery",
+    "OutboxEvent",
+    "PasswordResetToken",
+    "Product",
+    "RefreshToken",
+    "StockMovement",
+    "User",
+    "Variant",
+]

@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 import uuid_utils.compat as uuid_utils
 from sqlalchemy import DateTime, MetaData, event, func
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -141,3 +142,10 @@ async def unit_of_work(database: Database) -> AsyncIterator[AsyncSession]:
             await rollback(session)
             raise
         await commit(session)
+
+
+def violated_constraint(error: IntegrityError) -> str | None:
+    """The name of the constraint an INSERT/UPDATE broke (named by NAMING_CONVENTION)."""
+    cause = getattr(error.orig, "__cause__", None)
+    name = getattr(cause, "constraint_name", None) or getattr(error.orig, "constraint_name", None)
+    return name if isinstance(name, str) else None

@@ -50,8 +50,12 @@ def decode_cursor(cursor: str, required: set[str]) -> dict[str, Any]:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         values = None
     if not isinstance(values, dict) or not required <= values.keys():
-        raise UnprocessableEntity(
-            "The cursor is not valid.",
-            errors=[{"loc": ["query", "cursor"], "msg": "Invalid cursor", "type": "value_error"}],
-        )
+        raise invalid_cursor()
     return values
+
+
+def invalid_cursor() -> UnprocessableEntity:
+    return UnprocessableEntity(
+        "The cursor is not valid.",
+        errors=[{"loc": ["query", "cursor"], "msg": "Invalid cursor", "type": "value_error"}],
+    )

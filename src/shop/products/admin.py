@@ -1,0 +1,92 @@
+"""Staff catalog routes (mounted under `/admin` with the staff role required, see shop.api)."""
+
+import uuid
+
+from fastapi import APIRouter, Response
+
+from shop.core.deps import CacheDep, SessionDep, SettingsDep
+from shop.core.errors import Conflict, NotFound, error_responses
+from shop.core.routing import ShopRoute
+from shop.core.security import PrincipalDep
+from shop.products import schemas
+from shop.products.category_service import categories
+from shop.products.errors import CategoryNotEmpty, InsufficientStock, SkuTaken, SlugTaken
+from shop.products.service import catalog
+
+router = APIRouter(prefix="/admin", tags=["catalog admin"], route_class=ShopRoute)
+
+
+@router.post("/categories", status_code=201, responses=error_responses(SlugTaken))
+async def create_category(data: schemas.CategoryCreate, session: SessionDep, cache: CacheDep) -> schemas.Category:
+    """Create a category (slug derived from the name when not given)."""
+    return await categories.create(session, cache, data)
+
+
+@router.patch("/categories/{category_id}", responses=error_responses(NotFound, SlugTaken))
+async def update_category(
+    category_id: uuid.UUID, data: schemas.CategoryUpdate, session: SessionDep, cache: CacheDep
+) -> schemas.Category:
+    """Rename, re-slug or move a category (a move that would make a cycle is refused)."""
+    return await categories.update(session, cache, category_id, data)
+
+
+@router.delete(
+    "/categories/{category_id}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(NotFound, CategoryNotEmpty),
+)
+async def delete_category(category_id: uuid.UUID, session: SessionDep, cache: CacheDep) -> None:
+    """Delete a category that has no sub-categories and no products."""
+    await categories.delete(session, cache, category_id)
+
+
+@router.post("/products", status_code=201, responses=error_responses(SkuTaken, SlugTaken))
+async def create_product(
+    data: schemas.ProductCreate, session: SessionDep, cache: CacheDep, settings: SettingsDep
+) -> schemas.Product:
+    """Create a product, with its variants."""
+    return await catalog.create_product(session, cache, data, settings.currency)
+
+
+@router.patch("/products/{product_id}", responses=error_responses(NotFound, SkuTaken, SlugTaken))
+async def update_product(
+    product_id: uuid.UUID, data: schemas.ProductUpdate, session: SessionDep, cache: CacheDep, settings: SettingsDep
+) -> schemas.Product:
+    """Change a product; `variants` are upserted by SKU."""
+    return await catalog.update_product(session, cache, product_id, data, settings.currency)
+
+
+@router.delete("/products/{product_id}", status_code=204, response_class=Response, responses=error_responses(NotFound))
+async def archive_product(product_id: uuid.UUID, session: SessionDep, cache: CacheDep) -> None:
+    """Archive a product: hidden from the storefront, kept for past orders."""
+    await catalog.archive_product(session, cache, product_id)
+
+
+@router.post("/products/{product_id}/variants", status_code=201, responses=error_responses(NotFound, SkuTaken))
+async def add_variant(
+    product_id: uuid.UUID, data: schemas.VariantCreate, session: SessionDep, cache: CacheDep, settings: SettingsDep
+) -> schemas.Variant:
+    """Add a variant to a product."""
+    return await catalog.add_variant(session, cache, product_id, data, settings.currency)
+
+
+@router.patch("/variants/{variant_id}", responses=error_responses(NotFound))
+async def update_variant(
+    variant_id: uuid.UUID, data: schemas.VariantUpdate, session: SessionDep, cache: CacheDep, settings: SettingsDep
+) -> schemas.Variant:
+    """Change a variant's price, name, attributes or availability."""
+    return await catalog.update_variant(session, cache, variant_id, data, settings.currency)
+
+
+@router.post("/variants/{variant_id}/stock", responses=error_responses(NotFound, InsufficientStock, Conflict))
+async def adjust_stock(
+    variant_id: uuid.UUID,
+    change: schemas.StockAdjustment,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+) -> schemas.Variant:
+    """Add or remove stock (never below zero); every change is kept with its reason and author."""
+    return await catalog.adjust_stock(session, cache, variant_id, change, principal.user_id, settings.currency)

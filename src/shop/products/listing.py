@@ -1,0 +1,165 @@
+"""The storefront listing: filters, full-text and typo-tolerant search, keyset pages.
+
+Every sort ends in the product id, so the order is total and a page continues exactly where the
+previous one stopped (no OFFSET: a deep page costs what the first one does).
+"""
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.orm import aliased, joinedload, selectinload
+
+from shop.core.schemas import decode_cursor, encode_cursor, invalid_cursor
+from shop.products.models import NO_PRICE, Product, Variant
+
+_OPERATORS = re.compile(r'"|(?:^|\s)-|\bor\b', re.IGNORECASE)
+
+
+class Sort(StrEnum):
+    relevance = "relevance"
+    price = "price"
+    price_desc = "-price"
+    name = "name"
+    newest = "-created_at"
+
+
+@dataclass(frozen=True, slots=True)
+class ListingQuery:
+    q: str | None = None
+    # None: no category filter; an empty list: a category that does not exist (empty page).
+    category_ids: Sequence[uuid.UUID] | None = None
+    min_price: int | None = None
+    max_price: int | None = None
+    in_stock: bool | None = None
+    sort: Sort = Sort.newest
+    limit: int = 20
+    cursor: str | None = None
+
+
+def visible() -> ColumnElement[bool]:
+    return and_(Product.is_active.is_(True), Product.archived_at.is_(None))
+
+
+def _search(q: str) -> tuple[ColumnElement[bool], ColumnElement[float]]:
+    """Matches by words (stemmed; "phrases", -exclusions and OR as web search engines take them).
+
+    When plain words match nothing, names similar to them are matched instead (`<%`: pg_trgm's
+    word similarity, through the trigram index), so a typo still finds the product. A query with
+    operators means exactly what it says and gets no such fallback.
+    """
+    query = func.websearch_to_tsquery("english", q)
+    words = Product.search.op("@@")(query)
+    rank = cast(func.ts_rank_cd(Product.search, query), Float) + func.word_similarity(q, Product.name)
+    if _OPERATORS.search(q):
+        return words, rank
+    # Over another alias, so uncorrelated: PostgreSQL evaluates it once per query.
+    other = aliased(Product)
+    nothing_matches = ~exists().where(
+        other.is_active.is_(True), other.archived_at.is_(None), other.search.op("@@")(query)
+    )
+    return or_(words, and_(nothing_matches, literal(q).op("<%")(Product.name))), rank
+
+
+def _sort_keys(sort: Sort, rank: ColumnElement[float] | None) -> tuple[list[ColumnElement[Any]], bool]:
+    """The ordering expressions (id last) and whether they descend."""
+    first: ColumnElement[Any]
+    if sort is Sort.relevance:
+        assert rank is not None
+        first, descending = rank, True
+    elif sort is Sort.price:
+        first, descending = Product.price_sort.expression, False
+    elif sort is Sort.price_desc:
+        # Unpriced products (no active variant) last here too.
+        first, descending = case((Product.price_sort == NO_PRICE, -1), else_=Product.price_sort), True
+    elif sort is Sort.name:
+        first, descending = Product.name.expression, False
+    else:
+        first, descending = Product.created_at.expression, True
+    return [first, Product.id.expression], descending
+
+
+def _cursor_values(sort: Sort, cursor: str) -> list[Any]:
+    values = decode_cursor(cursor, {"s", "k"})
+    keys = values["k"]
+    if values["s"] != sort.value or not isinstance(keys, list) or len(keys) != 2:
+        raise invalid_cursor()
+    first = keys[0]
+    try:
+        if sort is Sort.newest:
+            first = datetime.fromisoformat(first)
+        elif not _cursor_key_fits(sort, first):
+            raise TypeError
+        return [first, uuid.UUID(str(keys[1]))]
+    except (TypeError, ValueError):
+        raise invalid_cursor() from None
+
+
+def _cursor_key_fits(sort: Sort, value: object) -> bool:
+    if sort is Sort.name:
+        return isinstance(value, str)
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def build_listing(query: ListingQuery) -> tuple[Select[Any], list[ColumnElement[Any]]]:
+    rank: ColumnElement[float] | None = None
+    statement = select(Product).where(visible())
+    if query.q:
+        matches, rank = _search(query.q)
+        statement = statement.where(matches)
+    if query.category_ids is not None:
+        statement = statement.where(Product.category_id.in_(query.category_ids) if query.category_ids else false())
+    statement = _variant_filters(statement, query)
+
+    keys, descending = _sort_keys(query.sort, rank)
+    if query.cursor:
+        after = _cursor_values(query.sort, query.cursor)
+        bound = tuple_(*keys)
+        statement = statement.where(bound < tuple_(*after) if descending else bound > tuple_(*after))
+    order = [key.desc() for key in keys] if descending else keys
+    statement = (
+        statement.add_columns(*keys)
+        .order_by(*order)
+        .limit(query.limit + 1)
+        .options(joinedload(Product.category), selectinload(Product.variants))
+    )
+    return statement, keys
+
+
+def _variant_filters(statement: Select[Any], query: ListingQuery) -> Select[Any]:
+    active = and_(Variant.product_id == Product.id, Variant.is_active.is_(True))
+    if query.min_price is not None or query.max_price is not None:
+        in_range = [active]
+        if query.min_price is not None:
+            in_range.append(Variant.price_amount >= query.min_price)
+        if query.max_price is not None:
+            in_range.append(Variant.price_amount <= query.max_price)
+        statement = statement.where(exists().where(*in_range))
+    if query.in_stock is not None:
+        available = exists().where(active, Variant.stock > 0)
+        statement = statement.where(available if query.in_stock else ~available)
+    return statement
+
+
+def next_cursor(sort: Sort, last_keys: Sequence[Any]) -> str:
+    first = last_keys[0].isoformat() if isinstance(last_keys[0], datetime) else last_keys[0]
+    return encode_cursor({"s": sort.value, "k": [first, str(last_keys[1])]})

@@ -1,0 +1,140 @@
+"""Every query on the catalog's tables."""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload, selectinload
+
+from shop.products.listing import ListingQuery, build_listing, visible
+from shop.products.models import NO_PRICE, Category, Product, StockMovement, Variant
+
+_WITH_DETAILS = (joinedload(Product.category), selectinload(Product.variants))
+
+
+async def get_product(session: AsyncSession, product_id: uuid.UUID, *, storefront: bool) -> Product | None:
+    statement = select(Product).where(Product.id == product_id).options(*_WITH_DETAILS)
+    if storefront:
+        statement = statement.where(visible())
+    return (await session.scalars(statement)).unique().one_or_none()
+
+
+async def get_product_by_slug(session: AsyncSession, slug: str) -> Product | None:
+    statement = select(Product).where(Product.slug == slug, visible()).options(*_WITH_DETAILS)
+    return (await session.scalars(statement)).unique().one_or_none()
+
+
+async def lock_product(session: AsyncSession, product_id: uuid.UUID) -> Product | None:
+    """The product with its variants, its row locked for the rest of the transaction."""
+    statement = select(Product).where(Product.id == product_id).options(*_WITH_DETAILS).with_for_update(of=Product)
+    return (await session.scalars(statement)).unique().one_or_none()
+
+
+async def list_products(session: AsyncSession, query: ListingQuery) -> list[tuple[Product, list[Any]]]:
+    """Up to `limit + 1` products (the extra one tells that a next page exists) with sort keys."""
+    statement, keys = build_listing(query)
+    rows = (await session.execute(statement)).unique().all()
+    return [(row[0], list(row[1 : 1 + len(keys)])) for row in rows]
+
+
+async def category_subtree(session: AsyncSession, slug: str) -> list[uuid.UUID]:
+    """The ids of the category with `slug` and of all its descendants ([] when unknown)."""
+    tree = select(Category.id).where(Category.slug == slug).cte("tree", recursive=True)
+    tree = tree.union_all(select(Category.id).where(Category.parent_id == tree.c.id))
+    return list(await session.scalars(select(tree.c.id)))
+
+
+async def list_categories(session: AsyncSession) -> Sequence[Category]:
+    return (await session.scalars(select(Category).order_by(Category.name, Category.id))).all()
+
+
+async def get_category(session: AsyncSession, category_id: uuid.UUID) -> Category | None:
+    return await session.get(Category, category_id)
+
+
+async def category_ancestors(session: AsyncSession, category_id: uuid.UUID) -> list[uuid.UUID]:
+    """`category_id` and every category above it."""
+    chain = select(Category.id, Category.parent_id).where(Category.id == category_id).cte("chain", recursive=True)
+    chain = chain.union_all(select(Category.id, Category.parent_id).where(Category.id == chain.c.parent_id))
+    return list(await session.scalars(select(chain.c.id)))
+
+
+async def category_in_use(session: AsyncSession, category_id: uuid.UUID) -> bool:
+    child = select(Category.id).where(Category.parent_id == category_id).limit(1)
+    product = select(Product.id).where(Product.category_id == category_id).limit(1)
+    return bool(await session.scalar(select(child.exists() | product.exists())))
+
+
+async def taken_slugs(session: AsyncSession, model: type[Product] | type[Category], base: str) -> set[str]:
+    """Slugs equal to `base` or `base-N`, to pick the next free suffix."""
+    pattern = base.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "-%"
+    rows = await session.scalars(select(model.slug).where((model.slug == base) | model.slug.like(pattern)))
+    return set(rows)
+
+
+async def slug_owner(session: AsyncSession, model: type[Product] | type[Category], slug: str) -> uuid.UUID | None:
+    owner: uuid.UUID | None = await session.scalar(select(model.id).where(model.slug == slug))
+    return owner
+
+
+async def sku_owners(session: AsyncSession, skus: Sequence[str]) -> dict[str, uuid.UUID]:
+    """For each SKU that exists, the product it belongs to."""
+    rows = await session.execute(select(Variant.sku, Variant.product_id).where(Variant.sku.in_(skus)))
+    return {row.sku: row.product_id for row in rows}
+
+
+async def get_variant(session: AsyncSession, variant_id: uuid.UUID, *, lock: bool = False) -> Variant | None:
+    statement = select(Variant).where(Variant.id == variant_id)
+    if lock:
+        statement = statement.with_for_update()
+    return await session.scalar(statement)
+
+
+async def refresh_price_sort(session: AsyncSession, product_id: uuid.UUID) -> None:
+    lowest = (
+        select(func.coalesce(func.min(Variant.price_amount), NO_PRICE))
+        .where(Variant.product_id == product_id, Variant.is_active.is_(True))
+        .scalar_subquery()
+    )
+    await session.execute(update(Product).where(Product.id == product_id).values(price_sort=lowest))
+
+
+async def add_to_stock(session: AsyncSession, variant_id: uuid.UUID, delta: int) -> int | None:
+    """Change stock atomically, refusing to go below zero; the new stock, or None if refused."""
+    new_stock: int | None = await session.scalar(
+        update(Variant)
+        .where(Variant.id == variant_id, Variant.stock + delta >= 0)
+        .values(stock=Variant.stock + delta, updated_at=func.now())
+        .returning(Variant.stock)
+    )
+    return new_stock
+
+
+def record_movement(
+    session: AsyncSession, variant_id: uuid.UUID, delta: int, stock_after: int, reason: str, actor_id: uuid.UUID | None
+) -> None:
+    session.add(
+        StockMovement(variant_id=variant_id, delta=delta, stock_after=stock_after, reason=reason, actor_id=actor_id)
+    )
+
+
+async def touch_product(session: AsyncSession, product_id: uuid.UUID) -> None:
+    await session.execute(update(Product).where(Product.id == product_id).values(updated_at=func.now()))
+
+
+async def archive(session: AsyncSession, product_id: uuid.UUID) -> None:
+    await session.execute(
+        update(Product).where(Product.id == product_id).values(archived_at=func.now(), updated_at=func.now())
+    )
+
+
+async def product_slug(session: AsyncSession, product_id: uuid.UUID) -> str | None:
+    slug: str | None = await session.scalar(select(Product.slug).where(Product.id == product_id))
+    return slug
+
+
+async def products_in_category(session: AsyncSession, category_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+    rows = await session.execute(select(Product.id, Product.slug).where(Product.category_id == category_id))
+    return [(product_id, slug) for product_id, slug in rows]

@@ -1,0 +1,110 @@
+"""Storefront catalog routes: the hottest read path of the shop, served from the cache."""
+
+import hashlib
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from shop.core.cache import CacheKey
+from shop.core.deps import CacheDep, SessionDep, SettingsDep
+from shop.core.errors import NotFound, UnprocessableEntity, error_responses
+from shop.core.routing import ShopRoute
+from shop.core.schemas import Cursor, Page, PageSize
+from shop.products import schemas
+from shop.products.category_service import CATEGORIES_CACHE_SECONDS, CATEGORIES_KEY, categories
+from shop.products.listing import ListingQuery, Sort, next_cursor
+from shop.products.service import PRODUCT_CACHE_SECONDS, catalog
+
+router = APIRouter(tags=["catalog"], route_class=ShopRoute)
+
+# Shared caches may keep a copy but must revalidate it (ETag) on every use: a change is visible
+# to the very next read, and an unchanged product still costs only a 304.
+CACHE_CONTROL = "public, no-cache"
+
+
+def _json(body: bytes, request: Request) -> Response:
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if etag in _if_none_match(request):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def _if_none_match(request: Request) -> list[str]:
+    header = request.headers.get("if-none-match", "")
+    return [tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()]
+
+
+@router.get("/categories", response_model=schemas.CategoryList)
+async def list_categories(request: Request, session: SessionDep, cache: CacheDep) -> Response:
+    """The whole category tree, flat, each with its `parent_id`."""
+    body = await cache.get_or_load(CATEGORIES_KEY, lambda: categories.tree_json(session), CATEGORIES_CACHE_SECONDS)
+    assert body is not None
+    return _json(body, request)
+
+
+@router.get("/products", responses=error_responses())
+async def list_products(
+    session: SessionDep,
+    settings: SettingsDep,
+    limit: PageSize = 20,
+    cursor: Cursor = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=200, description="Words, a phrase, or -excluded.")] = None,
+    category: Annotated[
+        str | None, Query(max_length=120, description="Category slug; includes sub-categories.")
+    ] = None,
+    min_price: Annotated[int | None, Query(ge=0, description="Minor units.")] = None,
+    max_price: Annotated[int | None, Query(ge=0, description="Minor units.")] = None,
+    in_stock: bool | None = None,
+    sort: Sort | None = None,
+) -> Page[schemas.Product]:
+    """A page of products, filtered and sorted; full-text search with `q` (typos tolerated)."""
+    if sort is Sort.relevance and not q:
+        raise UnprocessableEntity(
+            "Sorting by relevance needs a search (`q`).",
+            errors=[{"loc": ["query", "sort"], "msg": "relevance needs q", "type": "value_error"}],
+        )
+    query = ListingQuery(
+        q=q,
+        min_price=min_price,
+        max_price=max_price,
+        in_stock=in_stock,
+        sort=sort or (Sort.relevance if q else Sort.newest),
+        limit=limit,
+        cursor=cursor,
+    )
+    items, last_keys = await catalog.list_products(session, query, settings.currency, category)
+    return Page(items=items, next_cursor=next_cursor(query.sort, last_keys) if last_keys else None)
+
+
+@router.get("/products/by-slug/{slug}", response_model=schemas.Product, responses=error_responses(NotFound))
+async def get_product_by_slug(
+    slug: Annotated[str, Path(max_length=220)],
+    request: Request,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+) -> Response:
+    """One product by its slug."""
+    key = CacheKey.of("product-slug", slug)
+    body = await cache.get_or_load(
+        key, lambda: catalog.product_json_by_slug(session, slug, settings.currency), PRODUCT_CACHE_SECONDS
+    )
+    if body is None:
+        raise NotFound("No such product.")
+    return _json(body, request)
+
+
+@router.get("/products/{product_id}", response_model=schemas.Product, responses=error_responses(NotFound))
+async def get_product(
+    product_id: uuid.UUID, request: Request, session: SessionDep, cache: CacheDep, settings: SettingsDep
+) -> Response:
+    """One product with its variants; `ETag`, and 304 for `If-None-Match`."""
+    key = CacheKey.of("product", product_id)
+    body = await cache.get_or_load(
+        key, lambda: catalog.product_json(session, product_id, settings.currency), PRODUCT_CACHE_SECONDS
+    )
+    if body is None:
+        raise NotFound("No such product.")
+    return _json(body, request)

@@ -1,0 +1,325 @@
+"""Catalog business rules: products and variants, stock, and what the storefront sees.
+
+Every write goes through here; each one invalidates the cached storefront views of what it
+changed, after its transaction commits.
+"""
+
+import re
+import unicodedata
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shop.core.cache import Cache, CacheKey
+from shop.core.db import violated_constraint
+from shop.core.errors import UnprocessableEntity
+from shop.core.schemas import Money
+from shop.products import repository, schemas
+from shop.products.errors import (
+    InsufficientStock,
+    InvalidReference,
+    ProductNotFound,
+    SkuTaken,
+    SlugTaken,
+    VariantNotFound,
+)
+from shop.products.listing import ListingQuery
+from shop.products.models import Category, Product, Variant
+
+PRODUCT_CACHE_SECONDS = 300
+_SLUG_BAD_CHARS = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return _SLUG_BAD_CHARS.sub("-", ascii_text.lower()).strip("-")[:100] or "item"
+
+
+async def free_slug(session: AsyncSession, model: type[Product] | type[Category], name: str) -> str:
+    """A slug derived from `name`, with `-2`, `-3`, … when taken."""
+    base = slugify(name)
+    taken = await repository.taken_slugs(session, model, base)
+    if base not in taken:
+        return base
+    suffix = 2
+    while f"{base}-{suffix}" in taken:
+        suffix += 1
+    return f"{base}-{suffix}"
+
+
+def product_keys(product_id: uuid.UUID, *slugs: str) -> list[CacheKey]:
+    return [CacheKey.of("product", product_id), *(CacheKey.of("product-slug", slug) for slug in slugs)]
+
+
+def present(product: Product, currency: str, *, storefront: bool) -> schemas.Product:
+    """The API view of a product; the storefront sees only its active variants."""
+    shown = [v for v in product.variants if v.is_active or not storefront]
+    prices = [v.price_amount for v in product.variants if v.is_active]
+    category = product.category
+    return schemas.Product(
+        id=product.id,
+        slug=product.slug,
+        name=product.name,
+        description=product.description,
+        category=schemas.Category.model_validate(category) if category is not None else None,
+        images=list(product.images),
+        is_active=product.is_active and product.archived_at is None,
+        variants=[present_variant(v, currency) for v in shown],
+        price_range=schemas.PriceRange(
+            min=Money(amount=min(prices), currency=currency), max=Money(amount=max(prices), currency=currency)
+        )
+        if prices
+        else None,
+        created_at=product.created_at,
+        updated_at=product.updated_at,
+    )
+
+
+def present_variant(variant: Variant, currency: str) -> schemas.Variant:
+    return schemas.Variant(
+        id=variant.id,
+        sku=variant.sku,
+        name=variant.name,
+        price=Money(amount=variant.price_amount, currency=currency),
+        stock_available=variant.stock,
+        attributes=dict(variant.attributes),
+        is_active=variant.is_active,
+    )
+
+
+class CatalogService:
+    # -- storefront reads -------------------------------------------------------------------
+
+    async def product_json(self, session: AsyncSession, product_id: uuid.UUID, currency: str) -> bytes | None:
+        product = await repository.get_product(session, product_id, storefront=True)
+        return present(product, currency, storefront=True).model_dump_json().encode() if product else None
+
+    async def product_json_by_slug(self, session: AsyncSession, slug: str, currency: str) -> bytes | None:
+        product = await repository.get_product_by_slug(session, slug)
+        return present(product, currency, storefront=True).model_dump_json().encode() if product else None
+
+    async def list_products(
+        self, session: AsyncSession, query: ListingQuery, currency: str, category_slug: str | None
+    ) -> tuple[list[schemas.Product], list[object] | None]:
+        """A page of products, and the sort keys of its last one when another page follows."""
+        if category_slug is not None:
+            query = replace(query, category_ids=await repository.category_subtree(session, category_slug))
+        rows = await repository.list_products(session, query)
+        page = rows[: query.limit]
+        more = len(rows) > query.limit
+        return [present(p, currency, storefront=True) for p, _ in page], (page[-1][1] if more and page else None)
+
+    # -- products --------------------------------------------------------------------------
+
+    async def create_product(
+        self, session: AsyncSession, cache: Cache, data: schemas.ProductCreate, currency: str
+    ) -> schemas.Product:
+        await self._check_category(session, data.category_id)
+        slug = data.slug or await free_slug(session, Product, data.name)
+        if data.slug and await repository.slug_owner(session, Product, data.slug):
+            raise SlugTaken(f"The slug {data.slug!r} is taken.")
+        await self._check_skus(session, [v.sku for v in data.variants], owner=None)
+        product = Product(
+            slug=slug,
+            name=data.name,
+            description=data.description,
+            category_id=data.category_id,
+            images=list(data.images),
+            is_active=data.is_active,
+        )
+        session.add(product)
+        await flush(session)
+        for variant in data.variants:
+            session.add(self._new_variant(product.id, variant, currency))
+        await flush(session)
+        await repository.refresh_price_sort(session, product.id)
+        cache.invalidate_after_commit(session, *product_keys(product.id, slug))
+        return await self.admin_view(session, product.id, currency)
+
+    async def update_product(
+        self, session: AsyncSession, cache: Cache, product_id: uuid.UUID, data: schemas.ProductUpdate, currency: str
+    ) -> schemas.Product:
+        product = await repository.lock_product(session, product_id)
+        if product is None or product.archived_at is not None:
+            raise ProductNotFound()
+        old_slug = product.slug
+        fields = data.model_fields_set
+        if "category_id" in fields:
+            await self._check_category(session, data.category_id)
+            product.category_id = data.category_id
+        if data.slug is not None and data.slug != product.slug:
+            if await repository.slug_owner(session, Product, data.slug):
+                raise SlugTaken(f"The slug {data.slug!r} is taken.")
+            product.slug = data.slug
+        for name in ("name", "description", "is_active"):
+            value = getattr(data, name)
+            if name in fields and value is not None:
+                setattr(product, name, value)
+        if "images" in fields and data.images is not None:
+            product.images = list(data.images)
+        if data.variants:
+            await self._upsert_variants(session, product, data.variants, currency)
+        await flush(session)
+        await repository.refresh_price_sort(session, product.id)
+        await repository.touch_product(session, product.id)
+        cache.invalidate_after_commit(session, *product_keys(product.id, old_slug, product.slug))
+        return await self.admin_view(session, product.id, currency)
+
+    async def archive_product(self, session: AsyncSession, cache: Cache, product_id: uuid.UUID) -> None:
+        product = await repository.lock_product(session, product_id)
+        if product is None:
+            raise ProductNotFound()
+        if product.archived_at is None:
+            await repository.archive(session, product.id)
+        cache.invalidate_after_commit(session, *product_keys(product.id, product.slug))
+
+    async def admin_view(self, session: AsyncSession, product_id: uuid.UUID, currency: str) -> schemas.Product:
+        session.expire_all()  # re-read what this transaction wrote (price sort, timestamps)
+        product = await repository.get_product(session, product_id, storefront=False)
+        if product is None:
+            raise ProductNotFound()
+        return present(product, currency, storefront=False)
+
+    # -- variants and stock ------------------------------------------------------------------
+
+    async def add_variant(
+        self, session: AsyncSession, cache: Cache, product_id: uuid.UUID, data: schemas.VariantCreate, currency: str
+    ) -> schemas.Variant:
+        product = await repository.lock_product(session, product_id)
+        if product is None or product.archived_at is not None:
+            raise ProductNotFound()
+        await self._check_skus(session, [data.sku], owner=None)
+        variant = self._new_variant(product.id, data, currency)
+        session.add(variant)
+        await flush(session)
+        await repository.refresh_price_sort(session, product.id)
+        await repository.touch_product(session, product.id)
+        cache.invalidate_after_commit(session, *product_keys(product.id, product.slug))
+        return present_variant(variant, currency)
+
+    async def update_variant(
+        self, session: AsyncSession, cache: Cache, variant_id: uuid.UUID, data: schemas.VariantUpdate, currency: str
+    ) -> schemas.Variant:
+        variant = await repository.get_variant(session, variant_id, lock=True)
+        if variant is None:
+            raise VariantNotFound()
+        if data.price is not None:
+            variant.price_amount = _amount(data.price, currency, ("body", "price"))
+        if data.name is not None:
+            variant.name = data.name
+        if data.attributes is not None:
+            variant.attributes = dict(data.attributes)
+        if data.is_active is not None:
+            variant.is_active = data.is_active
+        await flush(session)
+        await self._variant_changed(session, cache, variant.product_id)
+        return present_variant(variant, currency)
+
+    async def adjust_stock(
+        self,
+        session: AsyncSession,
+        cache: Cache,
+        variant_id: uuid.UUID,
+        change: schemas.StockAdjustment,
+        actor_id: uuid.UUID | None,
+        currency: str,
+    ) -> schemas.Variant:
+        """Add or remove units in one conditional UPDATE: concurrent changes never go below zero."""
+        new_stock = await repository.add_to_stock(session, variant_id, change.delta)
+        if new_stock is None:
+            variant = await repository.get_variant(session, variant_id)
+            if variant is None:
+                raise VariantNotFound()
+            raise InsufficientStock(
+                "Not enough stock to remove.",
+                errors=[{"variant_id": str(variant_id), "requested": -change.delta, "available": variant.stock}],
+            )
+        repository.record_movement(session, variant_id, change.delta, new_stock, change.reason, actor_id)
+        variant = await repository.get_variant(session, variant_id)
+        assert variant is not None
+        await session.refresh(variant)
+        await self._variant_changed(session, cache, variant.product_id)
+        return present_variant(variant, currency)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    async def _variant_changed(self, session: AsyncSession, cache: Cache, product_id: uuid.UUID) -> None:
+        await repository.refresh_price_sort(session, product_id)
+        await repository.touch_product(session, product_id)
+        slug = await repository.product_slug(session, product_id)
+        cache.invalidate_after_commit(session, *product_keys(product_id, *([slug] if slug else [])))
+
+    def _new_variant(self, product_id: uuid.UUID, data: schemas.VariantCreate, currency: str) -> Variant:
+        return Variant(
+            product_id=product_id,
+            sku=data.sku,
+            name=data.name,
+            price_amount=_amount(data.price, currency, ("body", "price")),
+            stock=data.stock,
+            attributes=dict(data.attributes),
+            is_active=data.is_active,
+        )
+
+    async def _upsert_variants(
+        self, session: AsyncSession, product: Product, variants: Sequence[schemas.VariantCreate], currency: str
+    ) -> None:
+        await self._check_skus(session, [v.sku for v in variants], owner=product.id)
+        existing = {variant.sku: variant for variant in product.variants}
+        for data in variants:
+            current = existing.get(data.sku)
+            if current is None:
+                session.add(self._new_variant(product.id, data, currency))
+                continue
+            current.name = data.name
+            current.price_amount = _amount(data.price, currency, ("body", "variants", "price"))
+            current.attributes = dict(data.attributes)
+            current.is_active = data.is_active
+            if current.stock != data.stock:
+                await self._set_stock(session, current, data.stock)
+
+    async def _set_stock(self, session: AsyncSession, variant: Variant, stock: int) -> None:
+        delta = stock - variant.stock
+        variant.stock = stock
+        repository.record_movement(session, variant.id, delta, stock, "set by product update", None)
+
+    async def _check_skus(self, session: AsyncSession, skus: Sequence[str], owner: uuid.UUID | None) -> None:
+        if not skus:
+            return
+        taken = [sku for sku, product_id in (await repository.sku_owners(session, skus)).items() if product_id != owner]
+        if taken:
+            raise SkuTaken(f"SKU already in use: {', '.join(sorted(taken))}.", errors=[{"sku": sku} for sku in taken])
+
+    async def _check_category(self, session: AsyncSession, category_id: uuid.UUID | None) -> None:
+        if category_id is not None and await repository.get_category(session, category_id) is None:
+            raise InvalidReference(
+                "The category does not exist.",
+                errors=[{"loc": ["body", "category_id"], "msg": "Unknown category", "type": "value_error"}],
+            )
+
+
+def _amount(price: schemas.Price, currency: str, loc: tuple[str, ...]) -> int:
+    if price.currency != currency:
+        raise UnprocessableEntity(
+            f"Prices are in {currency}.",
+            errors=[{"loc": [*loc, "currency"], "msg": f"Must be {currency}", "type": "value_error"}],
+        )
+    return price.amount
+
+
+async def flush(session: AsyncSession) -> None:
+    """Flush, turning a unique violation into the API's conflict (two writers raced)."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        constraint = violated_constraint(exc) or ""
+        if constraint.startswith("uq_variant_sku"):
+            raise SkuTaken("SKU already in use.") from None
+        if constraint.startswith(("uq_product_slug", "uq_category_slug")):
+            raise SlugTaken("The slug is taken.") from None
+        raise
+
+
+catalog = CatalogService()

@@ -1,0 +1,92 @@
+"""The product cache: served from Redis, never stale after a write returned, fine without Redis."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from shop.core.cache import CacheKey
+from shop.core.config import Settings
+from shop.core.resources import Resources
+from shop.core.security import Role
+from tests.conftest import make_settings
+from tests.fixtures.app import client_for, running_app
+from tests.fixtures.auth import Account, bearer, create_user
+from tests.products.test_admin import create, eur
+
+
+@pytest.fixture
+async def staff(resources: Resources) -> Account:
+    return await create_user(resources, role=Role.staff)
+
+
+async def test_detail_is_served_from_the_cache(
+    client: httpx.AsyncClient, staff: Account, redis: Redis, resources: Resources
+) -> None:
+    product = await create(client, staff)
+    key = CacheKey.of("product", product["id"])
+    await client.get(f"/api/v1/products/{product['id']}")
+    assert await redis.exists(key.data) == 1
+    # Proof that the cached bytes are what is served: plant a marker in them.
+    stored = await redis.get(key.data)
+    assert stored is not None
+    await redis.set(key.data, stored.replace(b'"Blue Tee"', b'"From cache"'))
+    assert (await client.get(f"/api/v1/products/{product['id']}")).json()["name"] == "From cache"
+
+
+async def test_two_hundred_updates_are_each_visible_to_the_very_next_read(
+    client: httpx.AsyncClient, staff: Account
+) -> None:
+    product = await create(client, staff)
+    variant_id = product["variants"][0]["id"]
+    stop = asyncio.Event()
+
+    async def hammer_reads() -> None:
+        # Readers keep re-filling the cache concurrently with the writes.
+        while not stop.is_set():
+            await client.get(f"/api/v1/products/{product['id']}")
+
+    readers = [asyncio.create_task(hammer_reads()) for _ in range(4)]
+    try:
+        for price in range(3000, 3200):
+            response = await client.patch(
+                f"/api/v1/admin/variants/{variant_id}", json={"price": eur(price)}, headers=staff.headers
+            )
+            assert response.status_code == 200
+            detail = (await client.get(f"/api/v1/products/{product['id']}")).json()
+            assert detail["variants"][0]["price"]["amount"] == price, f"stale read after update to {price}"
+            by_slug = (await client.get(f"/api/v1/products/by-slug/{product['slug']}")).json()
+            assert by_slug["variants"][0]["price"]["amount"] == price
+    finally:
+        stop.set()
+        await asyncio.gather(*readers)
+
+
+class TestRedisDown:
+    @pytest.fixture
+    async def app_without_redis(self, settings: Settings, tmp_path: Path) -> AsyncIterator[FastAPI]:
+        # Port 1 has nothing listening: every Redis call fails at once.
+        own = make_settings(settings.database_url or "", "redis://127.0.0.1:1/0", tmp_path)
+        async with running_app(own) as app:
+            yield app
+
+    async def test_reads_and_writes_still_succeed(
+        self, app_without_redis: FastAPI, client: httpx.AsyncClient, staff: Account, settings: Settings
+    ) -> None:
+        product = await create(client, staff)
+        async with client_for(app_without_redis) as down:
+            detail = await down.get(f"/api/v1/products/{product['id']}")
+            assert detail.status_code == 200
+            assert (await down.get(f"/api/v1/products/by-slug/{product['slug']}")).status_code == 200
+            assert (await down.get("/api/v1/products")).status_code == 200
+            assert (await down.get("/api/v1/categories")).status_code == 200
+            headers = bearer(staff.id, Role.staff, settings)
+            patched = await down.patch(
+                f"/api/v1/admin/products/{product['id']}", json={"name": "Written without Redis"}, headers=headers
+            )
+            assert patched.status_code == 200
+            assert (await down.get(f"/api/v1/products/{product['id']}")).json()["name"] == "Written without Redis"
