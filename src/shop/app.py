@@ -15,6 +15,7 @@ from shop.core.config import Settings, get_settings
 from shop.core.errors import install_error_handlers
 from shop.core.limits import BodyLimitMiddleware
 from shop.core.logging import RequestContextMiddleware, configure_logging
+from shop.core.openapi import install_openapi
 from shop.core.resources import open_resources
 from shop.core.routing import ShopRoute
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.router.route_class = ShopRoute
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(health.router)
     app.include_router(api_router)
 

@@ -58,3 +58,17 @@ async def test_docs_can_be_switched_off(settings: Settings, tmp_path: Path) -> N
     async with running_app(own) as app, client_for(app) as client:
         assert (await client.get("/docs")).status_code == 404
         assert (await client.get("/openapi.json")).status_code == 404
+
+
+async def test_every_error_response_is_documented_as_problem_json(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    assert "Problem" in schema["components"]["schemas"]
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    errors = 0
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")):
+                    errors += 1
+                    assert list(response["content"]) == ["application/problem+json"], (method, path, status)
+    assert errors > 20
