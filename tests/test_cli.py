@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import httpx
@@ -83,6 +84,12 @@ def test_dev_runs_everything_and_ctrl_c_leaves_nothing_behind(tmp_path: Path) ->
         ready = httpx.get(f"http://127.0.0.1:{port}/health/ready").json()
         assert ready == {"status": "ok", "checks": {"database": "ok", "redis": "ok", "broker": "ok"}}
         assert httpx.get(f"http://127.0.0.1:{port}/docs").status_code == 200
+        registered = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/auth/register",
+            json={"email": "dev@example.com", "password": "a long password", "full_name": "Dev"},
+        )
+        assert registered.status_code == 201, registered.text
+        _wait_for_welcome_email(data_dir / "mail")
         started = _processes_of(process.pid, data_dir)
         names = " ".join(" ".join(p.cmdline()) for p in started)
         for expected in ("shop.cli serve", "shop.cli worker", "bin/postgres", "valkey-server"):
@@ -111,3 +118,15 @@ def _valkey_of(process: psutil.Process, data_dir: Path) -> bool:
         return process.cwd().startswith(str(data_dir))
     except psutil.Error:
         return False
+
+
+def _wait_for_welcome_email(folder: Path) -> None:
+    """`shop dev`'s worker sends the welcome email to its local mail sink, which keeps it."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for path in folder.glob("*.eml"):
+            message = message_from_bytes(path.read_bytes(), policy=policy.default)
+            if "welcome" in str(message["Subject"]).lower() and message["To"] == "dev@example.com":
+                return
+        time.sleep(0.5)
+    raise AssertionError("no welcome email in the dev mailbox")
