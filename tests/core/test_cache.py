@@ -3,6 +3,8 @@
 import asyncio
 import subprocess
 import sys
+import time
+from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -113,3 +115,38 @@ class TestStableKeys:
         other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         assert other.stdout.strip() == stable_key(*parts)
         assert len(stable_key(*parts)) == 64
+
+
+class TestRedisThatHangs:
+    """A Redis that accepts connections but never answers: the worst kind of outage."""
+
+    @pytest.fixture
+    async def hanging_url(self) -> AsyncIterator[str]:
+        held: list[asyncio.StreamWriter] = []
+
+        async def swallow(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            held.append(writer)  # keep the connection open, answer nothing
+
+        server = await asyncio.start_server(swallow, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        yield f"redis://127.0.0.1:{port}/0"
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+    async def test_one_request_pays_the_timeout_then_the_breaker_skips_redis(
+        self, hanging_url: str, settings: Settings
+    ) -> None:
+        cache = Cache(create_redis(hanging_url, settings.model_copy(update={"redis_timeout": 0.3})))
+        loader = Loads(b"db")
+        started = time.monotonic()
+        assert await cache.get_or_load(CacheKey.of("things", "h"), loader, ttl=60) == b"db"
+        first = time.monotonic() - started
+        started = time.monotonic()
+        for _ in range(20):
+            assert await cache.get_or_load(CacheKey.of("things", "h"), loader, ttl=60) == b"db"
+        rest = time.monotonic() - started
+        assert 0.25 <= first < 2.0, "the first call waits out the short timeout, not the request budget"
+        assert rest < 0.2, "with the breaker open, later calls do not touch Redis"
+        await cache.redis.aclose()

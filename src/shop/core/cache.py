@@ -9,6 +9,7 @@ Availability: when Redis fails, reads fall through to the loader and the request
 import asyncio
 import hashlib
 import json
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import cast
@@ -68,9 +69,29 @@ class CacheKey:
         return f"{KEY_PREFIX}:gen:{self.namespace}:{self.ident}"
 
 
+class CircuitBreaker:
+    """After a failure, skip the dependency for `cooldown` seconds, then try it again.
+
+    A Redis that hangs would otherwise cost every request a full timeout; with the breaker
+    open, reads go straight to the database.
+    """
+
+    def __init__(self, cooldown: float = 5.0) -> None:
+        self.cooldown = cooldown
+        self._open_until = 0.0
+
+    @property
+    def closed(self) -> bool:
+        return time.monotonic() >= self._open_until
+
+    def trip(self) -> None:
+        self._open_until = time.monotonic() + self.cooldown
+
+
 class Cache:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, breaker: CircuitBreaker | None = None) -> None:
         self.redis = redis
+        self.breaker = breaker or CircuitBreaker()
         self._inflight: dict[str, asyncio.Future[bytes | None]] = {}
 
     async def get_or_load(self, key: CacheKey, loader: Loader, ttl: int) -> bytes | None:
@@ -120,6 +141,9 @@ class Cache:
 
     async def _read(self, key: CacheKey) -> tuple[bytes | None, bytes | None]:
         """(current generation, cached value if it belongs to that generation)."""
+        if not self.breaker.closed:
+            metrics.cache_requests.labels(key.namespace, "skipped").inc()
+            return None, None
         try:
             values = cast(list[bytes | None], await self.redis.mget(key.generation, key.data))
             generation, stored = values
@@ -142,7 +166,8 @@ class Cache:
         except (RedisError, OSError) as exc:
             self._failed("store", exc)
 
-    @staticmethod
-    def _failed(operation: str, exc: BaseException) -> None:
+    def _failed(self, operation: str, exc: BaseException) -> None:
+        # Invalidations still try through an open breaker: a missed one could leave a stale entry.
+        self.breaker.trip()
         metrics.dependency_errors.labels("redis").inc()
         log.warning("cache.unavailable", operation=operation, error=type(exc).__name__)
