@@ -104,9 +104,13 @@ def _comparable_headers(response: httpx.Response) -> dict[str, str]:
 
 
 async def _timed(client: httpx.AsyncClient, email: str) -> float:
-    started = time.perf_counter()
-    await client.post(TOKEN, data={"username": email, "password": f"wrong-{uuid.uuid4().hex}"})
-    return time.perf_counter() - started
+    """The fastest of three answers: a scheduling hiccup on a busy machine cannot fake a gap."""
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        await client.post(TOKEN, data={"username": email, "password": f"wrong-{uuid.uuid4().hex}"})
+        times.append(time.perf_counter() - started)
+    return min(times)
 
 
 async def test_roles_in_tokens_follow_the_account(client: httpx.AsyncClient, resources: Resources) -> None:

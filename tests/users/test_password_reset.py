@@ -144,6 +144,10 @@ class TestConfirm:
 
 
 async def _timed(client: httpx.AsyncClient, email: str) -> float:
-    started = time.perf_counter()
-    await client.post(RESET, json={"email": email})
-    return time.perf_counter() - started
+    """The fastest of three answers: a scheduling hiccup on a busy machine cannot fake a gap."""
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        await client.post(RESET, json={"email": email})
+        times.append(time.perf_counter() - started)
+    return min(times)
