@@ -1,0 +1,100 @@
+"""Every route of the OpenAPI schema, called as anonymous, customer, staff and admin.
+
+A route missing from ACCESS fails the test: adding a route means deciding who may call it.
+"""
+
+import re
+import uuid
+from enum import Enum
+
+import httpx
+import pytest
+
+from shop.core.resources import Resources
+from shop.core.security import Role
+from tests.fixtures.auth import Account, create_user
+
+
+class Access(Enum):
+    public = "anyone"
+    user = "any signed-in user"
+    staff = "staff or admin"
+    admin = "admin only"
+
+
+ACCESS: dict[tuple[str, str], Access] = {
+    ("get", "/health/live"): Access.public,
+    ("get", "/health/ready"): Access.public,
+    ("post", "/api/v1/auth/register"): Access.public,
+    ("post", "/api/v1/auth/token"): Access.public,
+    ("post", "/api/v1/auth/refresh"): Access.public,
+    ("post", "/api/v1/auth/logout"): Access.public,
+    ("post", "/api/v1/auth/password-reset"): Access.public,
+    ("post", "/api/v1/auth/password-reset/confirm"): Access.public,
+    ("get", "/api/v1/users/me"): Access.user,
+    ("patch", "/api/v1/users/me"): Access.user,
+    ("get", "/api/v1/admin/users"): Access.admin,
+    ("patch", "/api/v1/admin/users/{user_id}"): Access.admin,
+    ("get", "/api/v1/categories"): Access.public,
+    ("get", "/api/v1/products"): Access.public,
+    ("get", "/api/v1/products/{product_id}"): Access.public,
+    ("get", "/api/v1/products/by-slug/{slug}"): Access.public,
+    ("post", "/api/v1/admin/categories"): Access.staff,
+    ("patch", "/api/v1/admin/categories/{category_id}"): Access.staff,
+    ("delete", "/api/v1/admin/categories/{category_id}"): Access.staff,
+    ("post", "/api/v1/admin/products"): Access.staff,
+    ("patch", "/api/v1/admin/products/{product_id}"): Access.staff,
+    ("delete", "/api/v1/admin/products/{product_id}"): Access.staff,
+    ("post", "/api/v1/admin/products/{product_id}/variants"): Access.staff,
+    ("patch", "/api/v1/admin/variants/{variant_id}"): Access.staff,
+    ("post", "/api/v1/admin/variants/{variant_id}/stock"): Access.staff,
+}
+
+
+async def routes(client: httpx.AsyncClient) -> list[tuple[str, str]]:
+    schema = (await client.get("/openapi.json")).json()
+    return [(method, path) for path, operations in schema["paths"].items() for method in operations]
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", lambda m: "some-slug" if m.group(0) == "{slug}" else str(uuid.uuid4()), path)
+
+
+async def call(client: httpx.AsyncClient, method: str, path: str, account: Account | None) -> httpx.Response:
+    headers = account.headers if account else {}
+    body = None if method in {"get", "delete"} else {}
+    return await client.request(method.upper(), concrete(path), json=body, headers=headers)
+
+
+async def test_every_route_has_an_entry(client: httpx.AsyncClient) -> None:
+    found = set(await routes(client))
+    assert found - set(ACCESS) == set(), "new routes need an entry in ACCESS"
+    assert set(ACCESS) - found == set(), "ACCESS names routes that no longer exist"
+
+
+@pytest.fixture
+async def accounts(resources: Resources) -> dict[Role, Account]:
+    return {role: await create_user(resources, role=role) for role in Role}
+
+
+async def test_who_may_call_what(client: httpx.AsyncClient, accounts: dict[Role, Account]) -> None:
+    for method, path in await routes(client):
+        access = ACCESS[(method, path)]
+        anonymous = await call(client, method, path, None)
+        if access is Access.public:
+            assert anonymous.status_code not in {401, 403}, (method, path, anonymous.text)
+            continue
+        assert anonymous.status_code == 401, (method, path)
+        assert anonymous.headers["www-authenticate"] == "Bearer"
+        allowed = {
+            Access.user: set(Role),
+            Access.staff: {Role.staff, Role.admin},
+            Access.admin: {Role.admin},
+        }[access]
+        for role, account in accounts.items():
+            response = await call(client, method, path, account)
+            if role in allowed:
+                assert response.status_code not in {401, 403}, (method, path, role, response.text)
+            else:
+                assert response.status_code == 403, (method, path, role, response.text)
+                assert response.json()["code"] == "forbidden"
