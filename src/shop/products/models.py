@@ -67,6 +67,8 @@ class Product(TimestampMixin, Base):
             "setweight(to_tsvector('english'::regconfig, coalesce(description, '')), 'B')",
             persisted=True,
         ),
+        # Only queries read it; loading it with every product would ship the whole index entry.
+        deferred=True,
     )
 
     category: Mapped[Category | None] = relationship(lazy="raise")
