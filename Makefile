@@ -10,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format lock clean
+.PHONY: install run test lint format lock bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -n "$(PYTHON)" || { echo "shop needs Python 3.11 or newer on the PATH" >&2; exit 1; }
@@ -28,14 +28,19 @@ test: install
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check src tests migrations
-	$(BIN)/ruff format --check src tests migrations
+	$(BIN)/ruff check src tests migrations bench
+	$(BIN)/ruff format --check src tests migrations bench
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
 
 format: install
-	$(BIN)/ruff format src tests migrations
-	$(BIN)/ruff check --fix src tests migrations
+	$(BIN)/ruff format src tests migrations bench
+	$(BIN)/ruff check --fix src tests migrations bench
+
+# The load benchmark (needs wrk: apt-get install wrk); writes docs/performance.md.
+bench: install
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,bench]'
+	$(BIN)/python -m bench.run
 
 # Refresh the pinned versions after changing the dependencies in pyproject.toml.
 lock: install

@@ -1,0 +1,1 @@
+"""Load benchmarks of the shop and of baselines written to the same contract (`make bench`)."""

@@ -1,0 +1,1 @@
+"""Baseline applications the shop is measured against, each serving the same bytes."""

@@ -1,0 +1,82 @@
+"""docs/performance.md and its chart, from one benchmark run."""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class Row(Protocol):
+    target: str
+    scenario: str
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    rss_mb_per_worker: float
+    generator_cpu_s: float
+
+
+# (shop scenario, baseline target, baseline scenario, what the ratio means)
+RATIOS = [
+    ("detail_hot", "seed-style", "detail_hot", "detail, cache hit ÷ seed-style (target ≥ 4)"),
+    ("detail_hot", "FastAPI + Redis GET", "detail_hot", "detail, cache hit ÷ FastAPI + Redis GET (target ≥ 0.8)"),
+    ("detail_hot", "bare ASGI", "detail_hot", "detail, cache hit ÷ bare ASGI (the ceiling)"),
+    (
+        "detail_cold",
+        "FastAPI + raw asyncpg",
+        "detail_cold",
+        "detail, cache miss ÷ raw asyncpg, same SQL (target ≥ 0.7)",
+    ),
+    ("detail_cold", "seed-style", "detail_cold", "detail, cache miss ÷ seed-style"),
+]
+
+
+def write(output: Path, results: Sequence[Row], options: dict[str, Any], machine: str) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    chart = output.with_suffix(".png")
+    _chart(chart, results)
+    by_key = {(r.target, r.scenario): r for r in results}
+    lines = [
+        "# Performance",
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine}, load generator (wrk, 2 threads, "
+        f"{options['connections']} connections) on the same machine; {options['workers']} server processes per "
+        f"target; {options['duration']} s per scenario (cold runs 5 s at most, before the catalog is walked once).",
+        "",
+        "Reproduce: `make bench` (or `python -m bench.run --duration 15 --connections 64 --workers 2`).",
+        "",
+        f"![requests per second]({chart.name})",
+        "",
+        "| target | scenario | req/s | p50 ms | p99 ms | errors | RSS/worker MB | wrk CPU s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.target} | {r.scenario} | {r.requests_per_second:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
+            f"{r.errors} | {r.rss_mb_per_worker:.0f} | {r.generator_cpu_s:.1f} |"
+        )
+    lines += ["", "## Ratios", "", "| comparison | ratio |", "|---|---:|"]
+    for scenario, target, baseline_scenario, label in RATIOS:
+        shop, base = by_key.get(("shop", scenario)), by_key.get((target, baseline_scenario))
+        if shop and base and base.requests_per_second:
+            lines.append(f"| {label} | {shop.requests_per_second / base.requests_per_second:.2f} |")
+    output.write_text("\n".join(lines) + "\n")
+
+
+def _chart(path: Path, results: Sequence[Row]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{r.target}\n{r.scenario}" for r in results]
+    values = [r.requests_per_second for r in results]
+    colours = ["#2b7a78" if r.target == "shop" else "#9aa5b1" for r in results]
+    figure, axis = plt.subplots(figsize=(11, 4.5))
+    axis.barh(labels[::-1], values[::-1], color=colours[::-1])
+    axis.set_xlabel("requests per second (higher is better)")
+    axis.set_title("shop and its baselines")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
