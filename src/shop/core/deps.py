@@ -1,4 +1,8 @@
-"""Annotated dependency aliases shared by every domain's routes."""
+"""Annotated dependency aliases shared by every domain's routes.
+
+Every dependency is `async def`: FastAPI runs a plain `def` dependency in a thread pool, a
+hop that costs more than these lookups themselves.
+"""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -12,24 +16,28 @@ from shop.core.resources import Resources
 from shop.core.routing import SESSION_STATE_KEY
 
 
-def get_resources(request: Request) -> Resources:
+def resources_of(request: Request) -> Resources:
     resources: Resources = request.app.state.resources
     return resources
 
 
+async def get_resources(request: Request) -> Resources:
+    return resources_of(request)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request; `ShopRoute` commits it before the response is sent."""
-    async with get_resources(request).database.sessionmaker() as session:
+    async with resources_of(request).database.sessionmaker() as session:
         setattr(request.state, SESSION_STATE_KEY, session)
         yield session
 
 
-def get_cache(request: Request) -> Cache:
-    return get_resources(request).cache
+async def get_cache(request: Request) -> Cache:
+    return resources_of(request).cache
 
 
-def get_settings_dep(request: Request) -> Settings:
-    return get_resources(request).settings
+async def get_settings_dep(request: Request) -> Settings:
+    return resources_of(request).settings
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

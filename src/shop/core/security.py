@@ -29,7 +29,7 @@ class Principal:
     role: Role
 
 
-def get_principal(request: Request) -> Principal:
+async def get_principal(request: Request) -> Principal:
     """The authenticated caller; 401 when no authentication dependency has run for this request."""
     principal: Principal | None = getattr(request.state, PRINCIPAL_STATE_KEY, None)
     if principal is None:

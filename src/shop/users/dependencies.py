@@ -58,7 +58,7 @@ require_admin = require_role(Role.admin)
 AdminUser = Annotated[User, Depends(require_admin)]
 
 
-def get_account_limits(resources: ResourcesDep) -> AccountLimits:
+async def get_account_limits(resources: ResourcesDep) -> AccountLimits:
     return AccountLimits(SlidingWindowLimiter(resources.redis), resources.settings)
 
 
