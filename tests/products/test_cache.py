@@ -1,7 +1,7 @@
 """The product cache: served from Redis, never stale after a write returned, fine without Redis."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -9,14 +9,17 @@ import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from shop.core.cache import CacheKey
+from shop.core.cache import EPOCH_KEY, CacheKey
 from shop.core.config import Settings
+from shop.core.embedded import EmbeddedValkey
 from shop.core.resources import Resources
 from shop.core.security import Role
 from tests.conftest import make_settings
 from tests.fixtures.app import client_for, running_app
 from tests.fixtures.auth import Account, bearer, create_user
-from tests.products.test_admin import create, eur
+from tests.fixtures.servers import free_port
+from tests.fixtures.waiting import eventually
+from tests.products.test_admin import create, eur, new_product
 
 
 @pytest.fixture
@@ -90,3 +93,47 @@ class TestRedisDown:
             )
             assert patched.status_code == 200
             assert (await down.get(f"/api/v1/products/{product['id']}")).json()["name"] == "Written without Redis"
+
+
+class TestRedisOutage:
+    """A write during an outage cannot invalidate; nothing cached before it may be served after."""
+
+    @pytest.fixture
+    def valkey(self, tmp_path: Path) -> Iterator[EmbeddedValkey]:
+        # persist: what Redis held before the outage comes back with it, the stale entry included.
+        server = EmbeddedValkey(tmp_path / "valkey", port=free_port())
+        server.start()
+        yield server
+        server.stop()
+
+    async def test_an_entry_from_before_the_outage_is_retired_for_every_process(
+        self, valkey: EmbeddedValkey, settings: Settings, tmp_path: Path, staff: Account
+    ) -> None:
+        own = make_settings(settings.database_url or "", valkey.url(), tmp_path)
+        headers = bearer(staff.id, Role.staff, settings)
+        async with running_app(own) as writer, client_for(writer) as write_client:
+            product = (await write_client.post("/api/v1/admin/products", json=new_product(), headers=headers)).json()
+            url = f"/api/v1/products/{product['id']}"
+            assert (await write_client.get(url)).json()["name"] == "Blue Tee"  # now cached
+
+            valkey.stop()
+            renamed = await write_client.patch(
+                f"/api/v1/admin/products/{product['id']}", json={"name": "Renamed in the outage"}, headers=headers
+            )
+            assert renamed.status_code == 200
+            valkey.start()
+
+            probe = Redis.from_url(valkey.url())
+            stale = CacheKey.of("product", product["id"]).data
+            assert await probe.exists(stale), "the entry from before the outage came back with Redis"
+
+            async def epoch_bumped() -> bool:
+                return await probe.get(EPOCH_KEY) is not None
+
+            # The writer, whose invalidation was lost, bumps the epoch once Redis answers again.
+            await eventually(epoch_bumped, 5, "the epoch is bumped")
+            await probe.aclose()
+
+            # Another process, which never saw the outage, does not serve the old entry.
+            async with running_app(own) as reader, client_for(reader) as read_client:
+                assert (await read_client.get(url)).json()["name"] == "Renamed in the outage"

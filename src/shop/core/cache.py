@@ -4,6 +4,8 @@ Coherence: each cached entry is stored together with the *generation* of its key
 current when the load began. A write bumps the generation after its transaction commits, so an
 entry loaded before the write (even one stored after it) no longer matches and is reloaded.
 Availability: when Redis fails, reads fall through to the loader and the request still succeeds.
+An invalidation lost to an outage is made up for by bumping a global *epoch* as soon as Redis
+answers again, which retires every entry stored before it.
 """
 
 import asyncio
@@ -28,6 +30,8 @@ from shop.core.db import after_commit
 log = structlog.get_logger()
 
 KEY_PREFIX = "shop"
+EPOCH_KEY = f"{KEY_PREFIX}:epoch"
+EPOCH_RETRY_SECONDS = 0.5
 Loader = Callable[[], Awaitable[bytes | None]]
 
 
@@ -93,13 +97,14 @@ class Cache:
         self.redis = redis
         self.breaker = breaker or CircuitBreaker()
         self._inflight: dict[str, asyncio.Future[bytes | None]] = {}
+        self._epoch_bump: asyncio.Task[None] | None = None
 
     async def get_or_load(self, key: CacheKey, loader: Loader, ttl: int) -> bytes | None:
         """The cached bytes for `key`, or the loader's answer (stored when not None).
 
         Concurrent misses on one key in this process share one load (no stampede on a cold key).
         """
-        generation, cached = await self._read(key)
+        stamp, cached = await self._read(key)
         if cached is not None:
             return cached
         pending = self._inflight.get(key.data)
@@ -116,8 +121,8 @@ class Cache:
         finally:
             self._inflight.pop(key.data, None)
         future.set_result(value)
-        if value is not None and generation is not None:
-            await self._store(key, generation, value, ttl)
+        if value is not None and stamp is not None:
+            await self._store(key, stamp, value, ttl)
         return value
 
     async def invalidate(self, *keys: CacheKey) -> None:
@@ -131,6 +136,7 @@ class Cache:
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             self._failed("invalidate", exc)
+            self._retire_everything_once_back()
 
     def invalidate_after_commit(self, session: AsyncSession, *keys: CacheKey) -> None:
         # Before the commit a concurrent reader could still load and re-cache the old row.
@@ -140,31 +146,55 @@ class Cache:
         after_commit(session, _invalidate)
 
     async def _read(self, key: CacheKey) -> tuple[bytes | None, bytes | None]:
-        """(current generation, cached value if it belongs to that generation)."""
-        if not self.breaker.closed:
+        """(current stamp, cached value if it carries that stamp); the stamp is epoch.generation."""
+        if not self.breaker.closed or self._epoch_bump is not None:
             metrics.cache_requests.labels(key.namespace, "skipped").inc()
             return None, None
         try:
-            values = cast(list[bytes | None], await self.redis.mget(key.generation, key.data))
-            generation, stored = values
+            values = cast(list[bytes | None], await self.redis.mget(EPOCH_KEY, key.generation, key.data))
+            epoch, generation, stored = values
         except (RedisError, OSError) as exc:
             self._failed("read", exc)
             metrics.cache_requests.labels(key.namespace, "error").inc()
             return None, None
-        generation = generation or b"0"
+        stamp = (epoch or b"0") + b"." + (generation or b"0")
         if stored is not None:
-            stored_generation, _, value = stored.partition(b"\n")
-            if stored_generation == generation:
+            stored_stamp, _, value = stored.partition(b"\n")
+            if stored_stamp == stamp:
                 metrics.cache_requests.labels(key.namespace, "hit").inc()
-                return generation, value
+                return stamp, value
         metrics.cache_requests.labels(key.namespace, "miss").inc()
-        return generation, None
+        return stamp, None
 
-    async def _store(self, key: CacheKey, generation: bytes, value: bytes, ttl: int) -> None:
+    async def _store(self, key: CacheKey, stamp: bytes, value: bytes, ttl: int) -> None:
         try:
-            await self.redis.set(key.data, generation + b"\n" + value, ex=ttl)
+            await self.redis.set(key.data, stamp + b"\n" + value, ex=ttl)
         except (RedisError, OSError) as exc:
             self._failed("store", exc)
+
+    def _retire_everything_once_back(self) -> None:
+        """A write's invalidation was lost: bump the epoch as soon as Redis answers again.
+
+        Until then this process stays off the cache; the others retire their entries with the
+        bump, at most one retry interval after Redis is back.
+        """
+        if self._epoch_bump is None:
+            self._epoch_bump = asyncio.get_running_loop().create_task(self._bump_epoch())
+
+    async def _bump_epoch(self) -> None:
+        while True:
+            try:
+                await self.redis.incr(EPOCH_KEY)
+            except (RedisError, OSError):
+                await asyncio.sleep(EPOCH_RETRY_SECONDS)
+                continue
+            log.info("cache.epoch_bumped")
+            self._epoch_bump = None
+            return
+
+    async def close(self) -> None:
+        if self._epoch_bump is not None:
+            self._epoch_bump.cancel()
 
     def _failed(self, operation: str, exc: BaseException) -> None:
         # Invalidations still try through an open breaker: a missed one could leave a stale entry.

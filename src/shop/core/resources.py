@@ -35,9 +35,11 @@ async def open_resources(settings: Settings, celery: Celery | None = None) -> As
     publish = TaskPublisher(celery)
     relay = BackgroundRelay(database, publish)
     database.sessionmaker.configure(info={RELAY_SESSION_INFO_KEY: relay})
+    cache = Cache(redis)
     try:
-        yield Resources(settings, database, redis, Cache(redis), celery, publish)
+        yield Resources(settings, database, redis, cache, celery, publish)
     finally:
         await relay.drain(RELAY_DRAIN_SECONDS)
+        await cache.close()
         await redis.aclose()
         await database.dispose()
