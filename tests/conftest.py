@@ -11,10 +11,12 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from shop.core.config import Settings, load_settings
+from shop.core.embedded import EmbeddedValkey
 from shop.core.mailsink import Mailbox, start_mail_sink
 from shop.core.resources import Resources
 from tests.fixtures.app import client_for, running_app
 from tests.fixtures.database import create_test_database, truncate_all
+from tests.fixtures.servers import free_port
 from tests.fixtures.services import ServiceUrls, find_services
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
@@ -125,6 +127,15 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def redis(resources: Resources) -> Redis:
     return resources.redis
+
+
+@pytest.fixture
+def own_valkey(tmp_path: Path) -> Iterator[EmbeddedValkey]:
+    """A Valkey of the test's own, to stop and start; it keeps its data across a restart."""
+    server = EmbeddedValkey(tmp_path / "valkey", port=free_port())
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(autouse=True)

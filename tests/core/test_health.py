@@ -1,7 +1,7 @@
 """Health endpoints, with the real servers stopped and started again under a running app."""
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -17,7 +17,6 @@ from tests.conftest import make_settings
 from tests.core.conftest import probe_router
 from tests.fixtures.app import client_for, running_app
 from tests.fixtures.database import create_test_database
-from tests.fixtures.servers import free_port
 from tests.fixtures.waiting import eventually
 
 
@@ -35,11 +34,8 @@ async def test_ready_is_ok_with_every_service_up(client: httpx.AsyncClient) -> N
 
 class TestRedisStopped:
     @pytest.fixture
-    def valkey(self, tmp_path: Path) -> Iterator[EmbeddedValkey]:
-        server = EmbeddedValkey(tmp_path / "valkey", port=free_port())
-        server.start()
-        yield server
-        server.stop()
+    def valkey(self, own_valkey: EmbeddedValkey) -> EmbeddedValkey:
+        return own_valkey
 
     @pytest.fixture
     async def app_on_valkey(self, valkey: EmbeddedValkey, database_url: str, tmp_path: Path) -> AsyncIterator[FastAPI]:

@@ -1,7 +1,7 @@
 """The product cache: served from Redis, never stale after a write returned, fine without Redis."""
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -17,7 +17,6 @@ from shop.core.security import Role
 from tests.conftest import make_settings
 from tests.fixtures.app import client_for, running_app
 from tests.fixtures.auth import Account, bearer, create_user
-from tests.fixtures.servers import free_port
 from tests.fixtures.waiting import eventually
 from tests.products.test_admin import create, eur, new_product
 
@@ -99,12 +98,9 @@ class TestRedisOutage:
     """A write during an outage cannot invalidate; nothing cached before it may be served after."""
 
     @pytest.fixture
-    def valkey(self, tmp_path: Path) -> Iterator[EmbeddedValkey]:
-        # persist: what Redis held before the outage comes back with it, the stale entry included.
-        server = EmbeddedValkey(tmp_path / "valkey", port=free_port())
-        server.start()
-        yield server
-        server.stop()
+    def valkey(self, own_valkey: EmbeddedValkey) -> EmbeddedValkey:
+        # It keeps its data: the stale entry comes back with it after the outage.
+        return own_valkey
 
     async def test_an_entry_from_before_the_outage_is_retired_for_every_process(
         self, valkey: EmbeddedValkey, settings: Settings, tmp_path: Path, staff: Account

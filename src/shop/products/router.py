@@ -91,9 +91,7 @@ async def get_product_by_slug(
     body = await cache.get_or_load(
         key, lambda: catalog.product_json_by_slug(session, slug, settings.currency), PRODUCT_CACHE_SECONDS
     )
-    if body is None:
-        raise NotFound("No such product.")
-    return _json(body, request)
+    return _product(body, request)
 
 
 @router.get("/products/{product_id}", response_model=schemas.Product, responses=error_responses(NotFound))
@@ -105,6 +103,10 @@ async def get_product(
     body = await cache.get_or_load(
         key, lambda: catalog.product_json(session, product_id, settings.currency), PRODUCT_CACHE_SECONDS
     )
+    return _product(body, request)
+
+
+def _product(body: bytes | None, request: Request) -> Response:
     if body is None:
         raise NotFound("No such product.")
     return _json(body, request)
