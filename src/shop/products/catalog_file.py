@@ -241,7 +241,9 @@ class CatalogWriter:
         if self.format is FileFormat.jsonl:
             values = row.model_dump()
             values["attributes"] = attributes
-            self.out.write(json.dumps(values, ensure_ascii=False, separators=(",", ":")) + "\n")
+            line = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+            # Escaped, so that tools which also break lines at these two (str.splitlines) see one line.
+            self.out.write(line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029") + "\n")
             return
         self._csv.writerow(
             [
