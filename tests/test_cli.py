@@ -83,6 +83,8 @@ def test_dev_runs_everything_and_ctrl_c_leaves_nothing_behind(tmp_path: Path) ->
         ready = httpx.get(f"http://127.0.0.1:{port}/health/ready").json()
         assert ready == {"status": "ok", "checks": {"database": "ok", "redis": "ok", "broker": "ok"}}
         assert httpx.get(f"http://127.0.0.1:{port}/docs").status_code == 200
+        products = httpx.get(f"http://127.0.0.1:{port}/api/v1/products", params={"limit": 1}).json()
+        assert products["items"], "the first run starts with the demo catalog"
         started = _processes_of(process.pid, data_dir)
         names = " ".join(" ".join(p.cmdline()) for p in started)
         for expected in ("shop.cli serve", "shop.cli worker", "bin/postgres", "valkey-server"):
