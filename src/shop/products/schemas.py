@@ -148,3 +148,7 @@ class StockAdjustment(Schema):
         if delta == 0:
             raise ValueError("delta must not be zero")
         return delta
+
+
+class ImportAccepted(Schema):
+    job_id: uuid.UUID
