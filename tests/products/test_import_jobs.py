@@ -3,6 +3,7 @@
 import asyncio
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -90,7 +91,9 @@ class TestImportJob:
                 {"line": 5, "msg": "price_amount: must be a whole number (minor units for prices), not '12.5'"},
             ],
         }
-        assert job["started_at"] and job["finished_at"] and job["failure_reason"] is None
+        times = [datetime.fromisoformat(job[name]) for name in ("created_at", "started_at", "finished_at")]
+        assert times == sorted(times)
+        assert job["failure_reason"] is None
         tee = (await client.get("/api/v1/products/by-slug/tee")).json()
         assert sorted(v["sku"] for v in tee["variants"]) == ["TEE-M", "TEE-S"]
         async with resources.database.sessionmaker() as session:

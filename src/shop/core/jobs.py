@@ -80,6 +80,8 @@ class JobView(Schema):
 
 
 class JobService:
+    # Job times are wall-clock times: `now()` is when the transaction began, and the worker's final
+    # update runs in a transaction that began before the job started.
     async def create(
         self,
         session: AsyncSession,
@@ -113,8 +115,8 @@ class JobService:
                 done=0,
                 failed=0,
                 errors=[],
-                started_at=func.now(),
-                updated_at=func.now(),
+                started_at=func.clock_timestamp(),
+                updated_at=func.clock_timestamp(),
             )
             .returning(Job.id)
         )
@@ -123,7 +125,7 @@ class JobService:
     async def progress(
         self, session: AsyncSession, job_id: uuid.UUID, done: int, failed: int, new_errors: list[JobError]
     ) -> None:
-        values: dict[str, Any] = {"done": done, "failed": failed, "updated_at": func.now()}
+        values: dict[str, Any] = {"done": done, "failed": failed, "updated_at": func.clock_timestamp()}
         if new_errors:
             appended = Job.errors.op("||")(bindparam("new_errors", [e.model_dump() for e in new_errors], JSONB))
             # Keep the first MAX_JOB_ERRORS: the path slice quietly stops at the array's end.
@@ -140,8 +142,8 @@ class JobService:
                 status=status,
                 failure_reason=failure_reason,
                 input=None,
-                finished_at=func.now(),
-                updated_at=func.now(),
+                finished_at=func.clock_timestamp(),
+                updated_at=func.clock_timestamp(),
             )
         )
 
