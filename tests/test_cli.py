@@ -84,6 +84,8 @@ def test_dev_runs_everything_and_ctrl_c_leaves_nothing_behind(tmp_path: Path) ->
         ready = httpx.get(f"http://127.0.0.1:{port}/health/ready").json()
         assert ready == {"status": "ok", "checks": {"database": "ok", "redis": "ok", "broker": "ok"}}
         assert httpx.get(f"http://127.0.0.1:{port}/docs").status_code == 200
+        products = httpx.get(f"http://127.0.0.1:{port}/api/v1/products", params={"limit": 1}).json()
+        assert products["items"], "the first run starts with the demo catalog"
         registered = httpx.post(
             f"http://127.0.0.1:{port}/api/v1/auth/register",
             json={"email": "dev@example.com", "password": "a long password", "full_name": "Dev"},

@@ -6,6 +6,7 @@ here, where the app is wired together.
 
 from fastapi import APIRouter, Depends
 
+from shop.core.jobs import router as jobs_router
 from shop.core.routing import ShopRoute
 from shop.products.admin import router as catalog_admin_router
 from shop.products.router import router as catalog_router
@@ -19,3 +20,4 @@ api_router.include_router(me_router)
 api_router.include_router(users_admin_router)
 api_router.include_router(catalog_router)
 api_router.include_router(catalog_admin_router, dependencies=[Depends(require_staff)])
+api_router.include_router(jobs_router, dependencies=[Depends(require_staff)])

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from shop.core.config import ConfigError, Settings, load_settings
+from shop.products.cli import export_products, import_products, seed_demo
 from shop.users.cli import create_admin
 
 # Modules that create Prometheus metrics are imported inside the commands: the worker must set
@@ -190,6 +191,9 @@ def migrate() -> None:
 
 
 app.command("create-admin")(create_admin)
+app.command("import-products")(import_products)
+app.command("export-products")(export_products)
+app.command("seed-demo")(seed_demo)
 
 
 def main() -> None:

@@ -43,6 +43,7 @@ def run_dev(settings: Settings, host: str, port: int) -> None:
         try:
             env = _start_services(settings, data_dir, stack)
             migrations.upgrade(env["SHOP_DATABASE_URL"])
+            _seed_demo_catalog(settings, env)
             children = _start_children(env, host, port)
             stack.callback(_stop_children, children)
             _announce(host, port, env)
@@ -87,6 +88,15 @@ def _start_services(settings: Settings, data_dir: Path, stack: ExitStack) -> dic
         env.update(SHOP_SMTP_HOST="127.0.0.1", SHOP_SMTP_PORT=str(controller.port), SHOP_SMTP_TLS="false")
         env.setdefault("SHOP_EMAIL_FROM", "shop@localhost")
     return env
+
+
+def _seed_demo_catalog(settings: Settings, env: dict[str, str]) -> None:
+    """On its first run (no product yet) the shop starts with the demo catalog."""
+    from shop.products.cli import seed_demo_if_empty
+
+    urls = {"database_url": env["SHOP_DATABASE_URL"], "redis_url": env["SHOP_REDIS_URL"]}
+    if seed_demo_if_empty(settings.model_copy(update=urls)):
+        print("shop dev: added the demo catalog (`shop seed-demo`)", file=sys.stderr)  # noqa: T201
 
 
 def _show_email(message: EmailMessage) -> None:

@@ -1,17 +1,26 @@
 """Staff catalog routes (mounted under `/admin` with the staff role required, see shop.api)."""
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, File, Response, UploadFile
 
 from shop.core.deps import CacheDep, SessionDep, SettingsDep
-from shop.core.errors import Conflict, NotFound, error_responses
+from shop.core.errors import Conflict, NotFound, PayloadTooLarge, error_responses
 from shop.core.routing import ShopRoute
 from shop.core.security import PrincipalDep
 from shop.products import schemas
 from shop.products.category_service import categories
-from shop.products.errors import CategoryNotEmpty, InsufficientStock, SkuTaken, SlugTaken
+from shop.products.errors import (
+    CategoryNotEmpty,
+    InsufficientStock,
+    SkuTaken,
+    SlugTaken,
+    UnsupportedCatalogFile,
+    UnusableCatalogFile,
+)
 from shop.products.service import catalog
+from shop.products.tasks import request_import
 
 router = APIRouter(prefix="/admin", tags=["catalog admin"], route_class=ShopRoute)
 
@@ -47,6 +56,24 @@ async def create_product(
 ) -> schemas.Product:
     """Create a product, with its variants."""
     return await catalog.create_product(session, cache, data, settings.currency)
+
+
+@router.post(
+    "/products/import",
+    status_code=202,
+    responses=error_responses(UnsupportedCatalogFile, UnusableCatalogFile, PayloadTooLarge),
+)
+async def import_products(
+    file: Annotated[UploadFile, File(description="A CSV or JSON Lines catalog file (see the README).")],
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+) -> schemas.ImportAccepted:
+    """Queue an import of a catalog file (upsert by SKU); follow it at `/admin/jobs/{job_id}`."""
+    data = await file.read()
+    job_id = await request_import(session, data, file.filename, file.content_type, principal.user_id)
+    response.headers["Location"] = f"/api/v1/admin/jobs/{job_id}"
+    return schemas.ImportAccepted(job_id=job_id)
 
 
 @router.patch("/products/{product_id}", responses=error_responses(NotFound, SkuTaken, SlugTaken))

@@ -1,6 +1,6 @@
 """Catalog errors, each with its status and API.md code."""
 
-from shop.core.errors import Conflict, NotFound, UnprocessableEntity
+from shop.core.errors import Conflict, NotFound, UnprocessableEntity, UnsupportedMediaType
 
 
 class ProductNotFound(NotFound):
@@ -33,3 +33,11 @@ class InsufficientStock(Conflict):
 
 class InvalidReference(UnprocessableEntity):
     """A body names a category (or parent) that does not exist, or would make a cycle."""
+
+
+class UnsupportedCatalogFile(UnsupportedMediaType):
+    """An import upload that is neither CSV nor JSON Lines."""
+
+
+class UnusableCatalogFile(UnprocessableEntity):
+    """An import upload that cannot be read at all (wrong header, not UTF-8): nothing is queued."""

@@ -1,16 +1,18 @@
 """Every query on the catalog's tables."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
 from shop.products.listing import ListingQuery, build_listing, visible
 from shop.products.models import NO_PRICE, Category, Product, StockMovement, Variant
 
+# A result row of any shape (bulk queries return columns, not entities).
+AnyRow = Row[*tuple[Any, ...]]
 _WITH_DETAILS = (joinedload(Product.category), selectinload(Product.variants))
 
 
@@ -138,3 +140,140 @@ async def product_slug(session: AsyncSession, product_id: uuid.UUID) -> str | No
 async def products_in_category(session: AsyncSession, category_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
     rows = await session.execute(select(Product.id, Product.slug).where(Product.category_id == category_id))
     return [(product_id, slug) for product_id, slug in rows]
+
+
+# -- bulk import and export ----------------------------------------------------------------
+
+
+async def category_ids_by_slug(session: AsyncSession, slugs: Collection[str]) -> dict[str, uuid.UUID]:
+    if not slugs:
+        return {}
+    rows = await session.execute(select(Category.slug, Category.id).where(Category.slug.in_(slugs)))
+    return {slug: category_id for slug, category_id in rows.all()}  # noqa: C416  (rows are not pairs to mypy)
+
+
+async def lock_products_by_slug(session: AsyncSession, slugs: Collection[str]) -> Sequence[AnyRow]:
+    """Product columns (archived ones too), the rows locked; in id order, as every batch locks them."""
+    if not slugs:
+        return []
+    statement = (
+        select(
+            Product.id,
+            Product.slug,
+            Product.name,
+            Product.description,
+            Product.category_id,
+            Product.images,
+            Product.archived_at,
+        )
+        .where(Product.slug.in_(slugs))
+        .order_by(Product.id)
+        .with_for_update()
+    )
+    return (await session.execute(statement)).all()
+
+
+async def lock_variants_by_sku(session: AsyncSession, skus: Collection[str]) -> Sequence[AnyRow]:
+    """Variant columns and their product's slug, the variant rows locked (stock is set from them)."""
+    if not skus:
+        return []
+    statement = (
+        select(
+            Variant.id,
+            Variant.sku,
+            Variant.product_id,
+            Product.slug.label("product_slug"),
+            Variant.name,
+            Variant.price_amount,
+            Variant.stock,
+            Variant.attributes,
+            Variant.is_active,
+        )
+        .join(Product, Product.id == Variant.product_id)
+        .where(Variant.sku.in_(skus))
+        .order_by(Variant.id)
+        .with_for_update(of=Variant)
+    )
+    return (await session.execute(statement)).all()
+
+
+async def insert_products(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(Product), list(rows))
+
+
+async def update_products(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Set the given columns of each product (every row names the same columns, and its `id`)."""
+    await _update_many(session, Product, rows)
+
+
+async def insert_variants(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(Variant), list(rows))
+
+
+async def update_variants(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    await _update_many(session, Variant, rows)
+
+
+async def _update_many(
+    session: AsyncSession, model: type[Product] | type[Variant], rows: Sequence[dict[str, Any]]
+) -> None:
+    if not rows:
+        return
+    columns = [name for name in rows[0] if name != "id"]
+    statement = (
+        update(model)
+        .where(model.id == bindparam("row_id"))
+        .values({**{name: bindparam(name) for name in columns}, "updated_at": func.now()})
+    )
+    # One statement sent for all rows (executemany) on the session's connection, in its transaction.
+    connection = await session.connection()
+    await connection.execute(
+        statement, [{"row_id": row["id"], **{name: row[name] for name in columns}} for row in rows]
+    )
+
+
+async def record_movements(session: AsyncSession, movements: Sequence[dict[str, Any]]) -> None:
+    if movements:
+        await session.execute(insert(StockMovement), list(movements))
+
+
+async def refresh_products(session: AsyncSession, product_ids: Collection[uuid.UUID]) -> None:
+    """After bulk variant changes: each product's price sort, and visible exactly when a variant is active."""
+    if not product_ids:
+        return
+    active = (Variant.product_id == Product.id, Variant.is_active.is_(True))
+    lowest = select(func.coalesce(func.min(Variant.price_amount), NO_PRICE)).where(*active).scalar_subquery()
+    await session.execute(
+        update(Product)
+        .where(Product.id.in_(product_ids))
+        .values(price_sort=lowest, is_active=exists().where(*active), updated_at=func.now())
+    )
+
+
+async def export_products(session: AsyncSession, after_slug: str | None, limit: int) -> Sequence[AnyRow]:
+    """A page of the products that are not archived, by slug, with their category's slug."""
+    statement = (
+        select(
+            Product.id,
+            Product.slug,
+            Product.name,
+            Product.description,
+            Category.slug.label("category_slug"),
+            Product.images,
+            Product.is_active,
+        )
+        .outerjoin(Category, Category.id == Product.category_id)
+        .where(Product.archived_at.is_(None))
+        .order_by(Product.slug)
+        .limit(limit)
+    )
+    if after_slug is not None:
+        statement = statement.where(Product.slug > after_slug)
+    return (await session.execute(statement)).all()
+
+
+async def export_variants(session: AsyncSession, product_ids: Collection[uuid.UUID]) -> Sequence[Variant]:
+    statement = select(Variant).where(Variant.product_id.in_(product_ids)).order_by(Variant.sku)
+    return (await session.scalars(statement)).all()

@@ -16,12 +16,18 @@ Attributes = Annotated[
     dict[Annotated[str, Field(min_length=1, max_length=50)], Annotated[str, Field(max_length=200)]],
     Field(max_length=50),
 ]
+# Shared by the admin bodies and the import file, so both accept exactly the same values.
+Description = Annotated[str, Field(max_length=20_000)]
+VariantName = Annotated[str, Field(max_length=200)]
+Images = Annotated[list[ImageUrl], Field(max_length=20)]
+MAX_AMOUNT = 10**12
+MAX_STOCK = 10**9
 
 
 class Price(Schema):
     """A price in the store's currency: integer minor units, never negative."""
 
-    amount: StrictInt = Field(ge=0, le=10**12, description="Integer amount in minor units (cents).")
+    amount: StrictInt = Field(ge=0, le=MAX_AMOUNT, description="Integer amount in minor units (cents).")
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code; must be the store's currency.")
 
 
@@ -79,15 +85,15 @@ class Product(Schema):
 
 class VariantCreate(Schema):
     sku: Sku
-    name: Annotated[str, Field(max_length=200)] = ""
+    name: VariantName = ""
     price: Price
-    stock: StrictInt = Field(default=0, ge=0, le=10**9)
+    stock: StrictInt = Field(default=0, ge=0, le=MAX_STOCK)
     attributes: Attributes = Field(default_factory=dict)
     is_active: StrictBool = True
 
 
 class VariantUpdate(Schema):
-    name: Annotated[str, Field(max_length=200)] | None = None
+    name: VariantName | None = None
     price: Price | None = None
     attributes: Attributes | None = None
     is_active: StrictBool | None = None
@@ -103,9 +109,9 @@ def distinct_skus(variants: list[VariantCreate]) -> list[VariantCreate]:
 class ProductCreate(Schema):
     name: Name
     slug: Slug | None = None
-    description: Annotated[str, Field(max_length=20_000)] = ""
+    description: Description = ""
     category_id: uuid.UUID | None = None
-    images: Annotated[list[ImageUrl], Field(max_length=20)] = Field(default_factory=list)
+    images: Images = Field(default_factory=list)
     is_active: StrictBool = True
     variants: Annotated[list[VariantCreate], Field(max_length=100)] = Field(default_factory=list)
 
@@ -120,9 +126,9 @@ class ProductUpdate(Schema):
 
     name: Name | None = None
     slug: Slug | None = None
-    description: Annotated[str, Field(max_length=20_000)] | None = None
+    description: Description | None = None
     category_id: uuid.UUID | None = None
-    images: Annotated[list[ImageUrl], Field(max_length=20)] | None = None
+    images: Images | None = None
     is_active: StrictBool | None = None
     variants: Annotated[list[VariantCreate], Field(max_length=100)] | None = None
 
@@ -142,3 +148,7 @@ class StockAdjustment(Schema):
         if delta == 0:
             raise ValueError("delta must not be zero")
         return delta
+
+
+class ImportAccepted(Schema):
+    job_id: uuid.UUID
