@@ -48,6 +48,8 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("post", "/api/v1/admin/products/{product_id}/variants"): Access.staff,
     ("patch", "/api/v1/admin/variants/{variant_id}"): Access.staff,
     ("post", "/api/v1/admin/variants/{variant_id}/stock"): Access.staff,
+    ("post", "/api/v1/admin/products/import"): Access.staff,
+    ("get", "/api/v1/admin/jobs/{job_id}"): Access.staff,
 }
 
 
