@@ -104,10 +104,13 @@ class Cache:
 
         Concurrent misses on one key in this process share one load (no stampede on a cold key).
         """
+        pending = self._inflight.get(key.data)
+        if pending is not None:
+            return await asyncio.shield(pending)
         stamp, cached = await self._read(key)
         if cached is not None:
             return cached
-        pending = self._inflight.get(key.data)
+        pending = self._inflight.get(key.data)  # a load may have begun while Redis answered
         if pending is not None:
             return await asyncio.shield(pending)
         future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
