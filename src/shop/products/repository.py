@@ -138,3 +138,24 @@ async def product_slug(session: AsyncSession, product_id: uuid.UUID) -> str | No
 async def products_in_category(session: AsyncSession, category_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
     rows = await session.execute(select(Product.id, Product.slug).where(Product.category_id == category_id))
     return [(product_id, slug) for product_id, slug in rows]
+
+
+async def variants_for_sale(session: AsyncSession, variant_ids: Sequence[uuid.UUID]) -> list[tuple[Variant, str, bool]]:
+    """The variants with their product's name and whether that product is on sale."""
+    on_sale = Product.is_active & Product.archived_at.is_(None)
+    rows = await session.execute(
+        select(Variant, Product.name, on_sale)
+        .join(Product, Product.id == Variant.product_id)
+        .where(Variant.id.in_(variant_ids))
+    )
+    return [(variant, name, bool(product_on_sale)) for variant, name, product_on_sale in rows]
+
+
+async def product_refs(session: AsyncSession, variant_ids: Sequence[uuid.UUID]) -> list[tuple[uuid.UUID, str]]:
+    """(product id, slug) of the products the variants belong to."""
+    rows = await session.execute(
+        select(Product.id, Product.slug)
+        .where(Product.id.in_(select(Variant.product_id).where(Variant.id.in_(variant_ids))))
+        .order_by(Product.id)
+    )
+    return [(product_id, slug) for product_id, slug in rows]
