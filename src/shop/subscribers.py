@@ -4,4 +4,5 @@ Imported by the API (whose relay must know each event's handlers) and by the wor
 them).
 """
 
-import shop.emails.handlers  # noqa: F401
+import shop.emails.handlers
+import shop.orders.tasks  # noqa: F401
