@@ -30,7 +30,8 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shop.core.db import Base, Database, new_id, unit_of_work
+from shop.core.db import Base, Database, commit, new_id, unit_of_work
+from shop.core.deps import SessionDep
 from shop.core.errors import BadRequest, Conflict, UnprocessableEntity
 from shop.core.logging import route_template
 from shop.core.resources import Resources
@@ -150,11 +151,15 @@ def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
 
 
 def idempotency_guard(authenticate: Callable[..., Any]) -> Callable[..., Awaitable[None]]:
-    """A dependency making a route idempotent per caller; `authenticate` runs first and sets the principal."""
+    """A dependency making a route idempotent per caller; `authenticate` runs first and sets the principal.
+
+    Use it in the route's `dependencies=[...]`, so it runs before anything the route writes.
+    """
 
     async def guard(
         request: Request,
         _: Annotated[object, Depends(authenticate)],
+        session: SessionDep,
         idempotency_key: Annotated[
             str | None,
             Header(
@@ -170,8 +175,7 @@ def idempotency_guard(authenticate: Callable[..., Any]) -> Callable[..., Awaitab
         scope = f"{request.method} {route_template(request.scope) or request.url.path}"
         body = await request.body()
         digest = fingerprint(request.method, request.url.path, request.url.query, body)
-        resources: Resources = request.app.state.resources
-        claim = await claim_key(resources.database, user_id, scope, key, digest)
+        claim = await claim_key(session, user_id, scope, key, digest)
         setattr(request.state, _CLAIM_STATE_KEY, claim)
 
     return guard
@@ -189,34 +193,48 @@ def forget_claim(request: Request) -> None:
 # -- claiming, storing, releasing ------------------------------------------------------------
 
 
-async def claim_key(database: Database, user_id: uuid.UUID, scope: str, key: str, digest: str) -> Claim:
-    """Claim the key for this request, or raise: replay, 422 reused, 409 in progress."""
+async def claim_key(session: AsyncSession, user_id: uuid.UUID, scope: str, key: str, digest: str) -> Claim:
+    """Claim the key for this request and commit the claim, or raise: replay, 422 reused, 409 in progress.
+
+    It runs on the request's own session, which holds no writes yet, and commits at once: a
+    second connection per request could starve the pool under load (every request holding one
+    and waiting for another).
+    """
     for _ in range(_CLAIM_ATTEMPTS):
-        async with unit_of_work(database) as session:
-            claim = await _insert_claim(session, user_id, scope, key, digest)
-            if claim is not None:
-                return claim
-            row = await session.execute(
-                select(IdempotencyRecord, func.now()).where(
-                    IdempotencyRecord.user_id == user_id, IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+        claim = await _insert_claim(session, user_id, scope, key, digest)
+        if claim is None:
+            found = (
+                await session.execute(
+                    select(IdempotencyRecord, func.now())
+                    .where(
+                        IdempotencyRecord.user_id == user_id,
+                        IdempotencyRecord.scope == scope,
+                        IdempotencyRecord.key == key,
+                    )
+                    .execution_options(populate_existing=True)
                 )
-            )
-            found = row.one_or_none()
+            ).one_or_none()
             if found is None:
                 continue  # purged between our INSERT and SELECT: try again
             record, now = found
-            if record.expires_at > now:
-                if record.fingerprint != digest:
-                    raise IdempotencyKeyReused(f"This {HEADER} was used with another request.")
-                if record.status == DONE:
-                    raise IdempotentReplay(replay_response(record))
-                if record.locked_until > now:
-                    raise IdempotencyInProgress()
+            _refuse_unless_free(record, now, digest)
             # Expired, or a claim whose request died: take it over unless someone else just did.
             claim = await _take_over(session, record, digest)
-            if claim is not None:
-                return claim
+        if claim is not None:
+            await commit(session)
+            return claim
     raise IdempotencyInProgress()
+
+
+def _refuse_unless_free(record: IdempotencyRecord, now: datetime, digest: str) -> None:
+    if record.expires_at <= now:
+        return
+    if record.fingerprint != digest:
+        raise IdempotencyKeyReused(f"This {HEADER} was used with another request.")
+    if record.status == DONE:
+        raise IdempotentReplay(replay_response(record))
+    if record.locked_until > now:
+        raise IdempotencyInProgress()
 
 
 async def _insert_claim(session: AsyncSession, user_id: uuid.UUID, scope: str, key: str, digest: str) -> Claim | None:

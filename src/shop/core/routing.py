@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core import idempotency
 from shop.core.db import commit, rollback
+from shop.core.deps import SESSION_STATE_KEY
 from shop.core.errors import ShopError, UnsupportedMediaType, render_error
 from shop.core.logging import bind_log_context, route_template
 from shop.core.resources import Resources
 
-SESSION_STATE_KEY = "db_session"
 log = structlog.get_logger()
 
 
