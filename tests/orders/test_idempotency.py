@@ -3,6 +3,7 @@
 import asyncio
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -281,3 +282,26 @@ class TestConcurrency:
         assert all(r.content == created[0].content for r in replayed)
         assert await count(resources, Order) == 1
         assert await stock_of(resources, variant) == [49]
+
+
+class TestRetention:
+    async def test_expired_answers_are_purged_and_fresh_ones_kept(
+        self, client: httpx.AsyncClient, resources: Resources, customer: Account
+    ) -> None:
+        (variant,) = await create_variants(resources, [5])
+        await place(client, customer, (variant, 1), key="old")
+        await place(client, customer, (variant, 1), key="new")
+        async with unit_of_work(resources.database) as session:
+            await session.execute(
+                update(IdempotencyRecord).where(IdempotencyRecord.key == "old").values(expires_at=func.now())
+            )
+        assert await idempotency.purge_expired(resources) == 1
+        async with resources.database.sessionmaker() as session:
+            assert list(await session.scalars(select(IdempotencyRecord.key))) == ["new"]
+
+    def test_the_purge_and_the_expiry_sweep_are_on_the_schedule(self) -> None:
+        import shop.subscribers  # noqa: F401
+        from shop.core.tasks import _periodic
+
+        assert _periodic["idempotency.purge"].every == timedelta(hours=1)
+        assert _periodic["orders.expire_unpaid"].every == timedelta(minutes=1)

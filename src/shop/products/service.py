@@ -304,6 +304,8 @@ class CatalogService:
     async def variants_for_sale(
         self, session: AsyncSession, variant_ids: Collection[uuid.UUID]
     ) -> dict[uuid.UUID, schemas.SaleVariant]:
+        if not variant_ids:
+            return {}
         rows = await repository.variants_for_sale(session, list(variant_ids))
         return {
             variant.id: schemas.SaleVariant(
