@@ -172,3 +172,15 @@ class TestCart:
             response = await client.request(method, path)
             assert response.status_code == 401
             assert response.headers["www-authenticate"] == "Bearer"
+
+    async def test_a_cart_holds_at_most_a_hundred_lines(
+        self, client: httpx.AsyncClient, resources: Resources, customer: Account
+    ) -> None:
+        variants = await create_variants(resources, [5] * 101)
+        for variant in variants[:100]:
+            assert (await put(client, customer, variant, 1)).status_code == 200
+        full = await put(client, customer, variants[100], 1)
+        assert full.status_code == 422
+        assert full.json()["code"] == "validation_error"
+        assert (await put(client, customer, variants[0], 5)).status_code == 200, "existing lines still change"
+        assert (await get_cart(client, customer))["item_count"] == 104

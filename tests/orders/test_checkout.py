@@ -1,5 +1,6 @@
 """Checkout: every line checked, stock taken all-or-nothing, prices snapshotted, the cart emptied."""
 
+import asyncio
 import re
 import uuid
 from typing import Any
@@ -277,3 +278,17 @@ class TestFromTheCart:
         await put(client, customer, first, 2)
         await place_order(client, customer, (second, 1))
         assert (await get_cart(client, customer))["item_count"] == 2
+
+    async def test_a_line_added_during_checkout_is_ordered_or_kept_never_lost(
+        self, client: httpx.AsyncClient, resources: Resources, customer: Account
+    ) -> None:
+        variants = await create_variants(resources, [100] * 21)
+        await put(client, customer, variants[0], 1)
+        for late in variants[1:]:
+            placed, _ = await asyncio.gather(place(client, customer), put(client, customer, late, 1))
+            ordered = {line["variant_id"] for line in placed.json()["items"]}
+            left = {line["variant_id"] for line in (await get_cart(client, customer))["items"]}
+            assert str(late) in ordered ^ left, "the late line is in exactly one of the order and the cart"
+            if left:
+                continue
+            await put(client, customer, variants[0], 1)  # keep something to order next round

@@ -217,6 +217,22 @@ class TestStoredOutcomes:
         assert await stock_of(resources, variant) == [5], "the stock came back once"
 
 
+class TestAdminMoves:
+    async def test_an_admin_cancel_with_a_key_is_replayed(
+        self, client: httpx.AsyncClient, resources: Resources, customer: Account, staff: Account
+    ) -> None:
+        (variant,) = await create_variants(resources, [5])
+        order = await place_order(client, customer, (variant, 1))
+        path = f"/api/v1/admin/orders/{order['id']}/cancel"
+        headers = {**staff.headers, "Idempotency-Key": "staff-cancel"}
+        first = await client.post(path, headers=headers)
+        retry = await client.post(path, headers=headers)
+        assert (first.status_code, retry.status_code) == (200, 200)
+        assert retry.headers["idempotent-replayed"] == "true"
+        assert retry.content == first.content
+        assert await stock_of(resources, variant) == [5]
+
+
 class TestConcurrency:
     async def test_a_duplicate_while_the_first_runs_is_409(
         self, client: httpx.AsyncClient, resources: Resources, customer: Account
