@@ -238,7 +238,7 @@ class TestWebhook:
         assert current["status"] == "pending_payment"
         assert await payments_of(resources, order["id"]) == []
 
-    async def test_a_success_for_an_order_paid_already_changes_nothing(
+    async def test_the_confirmation_of_a_payment_made_through_the_api_changes_nothing(
         self,
         client: httpx.AsyncClient,
         resources: Resources,
@@ -247,9 +247,31 @@ class TestWebhook:
         webhook_secret: str,
     ) -> None:
         paid = (await pay(client, customer, order["id"])).json()
-        body = event(order)
+        ((_, reference, _),) = await payments_of(resources, order["id"])
+        body = event(order, reference=reference)
         assert (await deliver(client, body, signed(webhook_secret, body))).status_code == 200
         assert (await client.get(f"/api/v1/orders/{order['id']}", headers=customer.headers)).json() == paid
+        assert [status for status, _, _ in await payments_of(resources, order["id"])] == ["succeeded"]
+
+    @pytest.mark.parametrize("state", ["paid", "cancelled"])
+    async def test_money_for_an_order_that_cannot_take_it_is_refunded(
+        self,
+        client: httpx.AsyncClient,
+        resources: Resources,
+        customer: Account,
+        order: dict[str, Any],
+        webhook_secret: str,
+        state: str,
+    ) -> None:
+        if state == "paid":
+            await pay(client, customer, order["id"])
+        else:
+            await client.post(f"/api/v1/orders/{order['id']}/cancel", headers=customer.headers)
+        before = (await client.get(f"/api/v1/orders/{order['id']}", headers=customer.headers)).json()
+        body = event(order, reference="ch_late_or_twice")
+        assert (await deliver(client, body, signed(webhook_secret, body))).status_code == 200
+        assert (await client.get(f"/api/v1/orders/{order['id']}", headers=customer.headers)).json() == before
+        assert ("refunded", "ch_late_or_twice", 5000) in await payments_of(resources, order["id"])
 
     async def test_unknown_event_types_are_acknowledged(
         self, client: httpx.AsyncClient, order: dict[str, Any], webhook_secret: str

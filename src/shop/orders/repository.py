@@ -170,3 +170,7 @@ async def captured_payment(session: AsyncSession, order_id: uuid.UUID) -> Paymen
         .limit(1)
     )
     return await session.scalar(statement)
+
+
+async def payment_by_reference(session: AsyncSession, order_id: uuid.UUID, reference: str) -> Payment | None:
+    return await session.scalar(select(Payment).where(Payment.order_id == order_id, Payment.reference == reference))

@@ -90,14 +90,22 @@ class PaymentService:
         if (data.amount, data.currency) != (order.total_amount, order.currency):
             log.error("orders.webhook_amount_mismatch", amount=data.amount, currency=data.currency)
             return
-        if order.status is not OrderStatus.pending_payment:
-            # Already paid through the API: nothing to do. Paid after it was cancelled: the money
-            # must go back by hand, so it is logged loudly.
-            level = log.info if order.status is OrderStatus.paid else log.error
-            level("orders.webhook_payment_not_applied", status=order.status.value, reference=data.reference)
-            return
-        session.add(_payment(order, provider, data.reference, PaymentStatus.succeeded, None))
-        await apply_transition(session, cache, order, OrderStatus.paid, Actor.system, await repository.now(session))
+        if order.status is OrderStatus.pending_payment:
+            session.add(_payment(order, provider, data.reference, PaymentStatus.succeeded, None))
+            await apply_transition(session, cache, order, OrderStatus.paid, Actor.system, await repository.now(session))
+        elif await repository.payment_by_reference(session, order.id, data.reference) is None:
+            await self._give_back(session, order, provider, data)
+        # else: the provider confirms a payment already applied through the API.
+
+    async def _give_back(self, session: AsyncSession, order: Order, provider: str, data: schemas.WebhookData) -> None:
+        """Money arrived for an order that cannot take it (cancelled after the payment timeout,
+        or paid twice): it is refunded at once, and the order is left as it is."""
+        payment = _payment(order, provider, data.reference, PaymentStatus.succeeded, None)
+        session.add(payment)
+        # A provider failure here fails the webhook call, so the provider delivers it again.
+        await get_provider(provider).refund(data.reference, data.amount, data.currency)
+        payment.status = PaymentStatus.refunded
+        log.warning("orders.webhook_payment_refunded", status=order.status.value, reference=data.reference)
 
     async def _failed(self, session: AsyncSession, provider: str, data: schemas.WebhookData) -> None:
         order = await repository.get_order(session, data.order_id)
