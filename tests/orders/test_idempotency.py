@@ -171,6 +171,9 @@ class TestStoredOutcomes:
         assert (first.status_code, retry.status_code) == (200, 200)
         assert retry.content == first.content
         assert await count(resources, Payment) == 1
+        async with resources.database.sessionmaker() as session:
+            scopes = set(await session.scalars(select(IdempotencyRecord.scope)))
+        assert scopes == {"POST /api/v1/orders/{order_id}/pay"}, "keys are scoped by the route, not the raw path"
         again = await pay(client, customer, order["id"])
         assert again.status_code == 409, "without the key, a second pay is a transition error"
 

@@ -41,6 +41,7 @@ class ShopRoute(APIRoute):
                 session = _session_of(request)
                 if session is not None:
                     await rollback(session)
+                log.info("idempotency.replayed", status=replay.response.status_code)
                 return replay.response
             except BaseException as exc:
                 stored = await _failed(request, exc)
