@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends
 
 from shop.core.jobs import router as jobs_router
 from shop.core.routing import ShopRoute
+from shop.orders.admin import router as orders_admin_router
+from shop.orders.router import cart_router, orders_router, payments_router
 from shop.products.admin import router as catalog_admin_router
 from shop.products.router import router as catalog_router
 from shop.users.dependencies import require_staff
@@ -21,3 +23,7 @@ api_router.include_router(users_admin_router)
 api_router.include_router(catalog_router)
 api_router.include_router(catalog_admin_router, dependencies=[Depends(require_staff)])
 api_router.include_router(jobs_router, dependencies=[Depends(require_staff)])
+api_router.include_router(cart_router)
+api_router.include_router(orders_router)
+api_router.include_router(orders_admin_router)
+api_router.include_router(payments_router)

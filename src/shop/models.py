@@ -1,18 +1,28 @@
 """Every domain's ORM models, imported so that Alembic and the mapper see all tables."""
 
 from shop.core.db import Base
+from shop.core.idempotency import IdempotencyRecord
 from shop.core.jobs import Job
 from shop.core.outbox import OutboxDelivery, OutboxEvent
+from shop.orders.models import Cart, CartItem, Order, OrderLine, OrderStatusChange, Payment, PaymentEvent
 from shop.products.models import Category, Product, StockMovement, Variant
 from shop.users.models import PasswordResetToken, RefreshToken, User
 
 __all__ = [
     "Base",
+    "Cart",
+    "CartItem",
     "Category",
+    "IdempotencyRecord",
     "Job",
+    "Order",
+    "OrderLine",
+    "OrderStatusChange",
     "OutboxDelivery",
     "OutboxEvent",
     "PasswordResetToken",
+    "Payment",
+    "PaymentEvent",
     "Product",
     "RefreshToken",
     "StockMovement",

@@ -4,5 +4,7 @@ Imported by the API (whose relay must know each event's handlers) and by the wor
 them).
 """
 
+import shop.core.idempotency
 import shop.emails.handlers
+import shop.orders.tasks
 import shop.products.tasks  # noqa: F401

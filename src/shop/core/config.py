@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     password_reset_max_per_email: int = Field(default=5, ge=1)
     password_reset_window_seconds: int = Field(default=60 * 60, ge=1)
     payment_timeout_minutes: int = Field(default=30, ge=1)
+    # One flat shipping charge per order, in minor units of SHOP_CURRENCY (0: shipping is free).
+    shipping_flat_amount: int = Field(default=0, ge=0, le=10**9)
     payment_provider: str | None = None
     payment_webhook_secret: str | None = None
 

@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shop.core.cache import Cache
 from shop.core.config import Settings
 from shop.core.resources import Resources
-from shop.core.routing import SESSION_STATE_KEY
+
+# Where the request's session lives, for `ShopRoute` to commit it.
+SESSION_STATE_KEY = "db_session"
 
 
 def resources_of(request: Request) -> Resources:

@@ -180,9 +180,13 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def render_error(exc: ShopError) -> Response:
+    return problem_response(exc.status, exc.code, exc.detail, errors=exc.errors, headers=exc.headers)
+
+
 async def _shop_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, ShopError)
-    return problem_response(exc.status, exc.code, exc.detail, errors=exc.errors, headers=exc.headers)
+    return render_error(exc)
 
 
 async def _validation_error(_: Request, exc: Exception) -> Response:

@@ -3,21 +3,27 @@
 FastAPI runs the exit code of a `yield` dependency after the response is sent, so committing
 there could answer 201 for a change that then fails to commit. Here the commit happens after the
 endpoint returned and before the response leaves; if it fails, the client gets the error instead.
+For a request under an Idempotency-Key (`shop.core.idempotency`), the answer is stored in that
+same transaction.
 """
 
 from collections.abc import Callable, Coroutine
 from email.message import Message
 from typing import Any
 
+import structlog
 from fastapi import Request, Response, params
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shop.core import idempotency
 from shop.core.db import commit, rollback
-from shop.core.errors import ShopError, UnsupportedMediaType
+from shop.core.deps import SESSION_STATE_KEY
+from shop.core.errors import ShopError, UnsupportedMediaType, render_error
 from shop.core.logging import bind_log_context, route_template
+from shop.core.resources import Resources
 
-SESSION_STATE_KEY = "db_session"
+log = structlog.get_logger()
 
 
 class ShopRoute(APIRoute):
@@ -31,20 +37,92 @@ class ShopRoute(APIRoute):
                 raise UnsupportedMediaType("The request body must be application/json.")
             try:
                 response = await handler(request)
-            except BaseException as exc:
+            except idempotency.IdempotentReplay as replay:
                 session = _session_of(request)
                 if session is not None:
-                    if isinstance(exc, ShopError) and exc.keeps_changes:
-                        await commit(session)
-                    else:
-                        await rollback(session)
-                raise
-            session = _session_of(request)
-            if session is not None:
-                await commit(session)
+                    await rollback(session)
+                log.info("idempotency.replayed", status=replay.response.status_code)
+                return replay.response
+            except BaseException as exc:
+                stored = await _failed(request, exc)
+                if stored is None:
+                    raise
+                return stored
+            await _succeeded(request, response)
             return response
 
         return handle
+
+
+async def _succeeded(request: Request, response: Response) -> None:
+    session = _session_of(request)
+    claim = idempotency.claim_of(request)
+    if claim is None:
+        if session is not None:
+            await commit(session)
+        return
+    try:
+        await _store_and_commit(request, session, claim, response)
+    except BaseException:
+        await _give_back(request, claim)
+        raise
+
+
+async def _failed(request: Request, exc: BaseException) -> Response | None:
+    """Undo (or keep) the request's writes; the error's answer when an idempotent request stored it."""
+    session = _session_of(request)
+    claim = idempotency.claim_of(request)
+    keep = isinstance(exc, ShopError) and exc.keeps_changes
+    if claim is not None and isinstance(exc, ShopError) and exc.status < 500:
+        # The request ran and failed for good (409 insufficient_stock, 402 declined…): a retry
+        # must get the same answer, so it is stored like a success, with any kept changes.
+        if session is not None and not keep:
+            await rollback(session)
+        response = render_error(exc)
+        try:
+            await _store_and_commit(request, session, claim, response)
+        except BaseException:
+            await _give_back(request, claim)
+            raise
+        return response
+    if session is not None:
+        if keep:
+            await commit(session)
+        else:
+            await rollback(session)
+    if claim is not None:
+        # Rejected before it ran (a validation error), or a failure a retry may not repeat (5xx).
+        await _give_back(request, claim)
+    return None
+
+
+async def _store_and_commit(
+    request: Request, session: AsyncSession | None, claim: idempotency.Claim, response: Response
+) -> None:
+    if session is None:
+        async with _resources(request).database.sessionmaker() as own:
+            await _store_and_commit(request, own, claim, response)
+        return
+    try:
+        await idempotency.store_response(session, claim, response)
+        await commit(session)
+    except BaseException:
+        await rollback(session)
+        raise
+
+
+async def _give_back(request: Request, claim: idempotency.Claim) -> None:
+    idempotency.forget_claim(request)
+    try:
+        await idempotency.release(_resources(request).database, claim)
+    except Exception as exc:
+        # The claim's lease frees the key soon anyway.
+        log.warning("idempotency.release_failed", error=type(exc).__name__)
+
+
+def _resources(request: Request) -> Resources:
+    resources: Resources = request.app.state.resources
+    return resources
 
 
 def _session_of(request: Request) -> AsyncSession | None:

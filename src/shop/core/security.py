@@ -29,12 +29,16 @@ class Principal:
     role: Role
 
 
-async def get_principal(request: Request) -> Principal:
+def principal_of(request: Request) -> Principal:
     """The authenticated caller; 401 when no authentication dependency has run for this request."""
     principal: Principal | None = getattr(request.state, PRINCIPAL_STATE_KEY, None)
     if principal is None:
         raise Unauthorized("Authentication required.")
     return principal
+
+
+async def get_principal(request: Request) -> Principal:
+    return principal_of(request)
 
 
 def set_principal(request: Request, principal: Principal) -> None:

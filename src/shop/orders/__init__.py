@@ -1,1 +1,1 @@
-"""Cart, checkout, orders and payments."""
+"""Orders: the cart, checkout with stock reservation, payments and the order lifecycle."""

@@ -277,3 +277,24 @@ async def export_products(session: AsyncSession, after_slug: str | None, limit: 
 async def export_variants(session: AsyncSession, product_ids: Collection[uuid.UUID]) -> Sequence[Variant]:
     statement = select(Variant).where(Variant.product_id.in_(product_ids)).order_by(Variant.sku)
     return (await session.scalars(statement)).all()
+
+
+async def variants_for_sale(session: AsyncSession, variant_ids: Sequence[uuid.UUID]) -> list[tuple[Variant, str, bool]]:
+    """The variants with their product's name and whether that product is on sale."""
+    on_sale = Product.is_active & Product.archived_at.is_(None)
+    rows = await session.execute(
+        select(Variant, Product.name, on_sale)
+        .join(Product, Product.id == Variant.product_id)
+        .where(Variant.id.in_(variant_ids))
+    )
+    return [(variant, name, bool(product_on_sale)) for variant, name, product_on_sale in rows]
+
+
+async def product_refs(session: AsyncSession, variant_ids: Sequence[uuid.UUID]) -> list[tuple[uuid.UUID, str]]:
+    """(product id, slug) of the products the variants belong to."""
+    rows = await session.execute(
+        select(Product.id, Product.slug)
+        .where(Product.id.in_(select(Variant.product_id).where(Variant.id.in_(variant_ids))))
+        .order_by(Product.id)
+    )
+    return [(product_id, slug) for product_id, slug in rows]

@@ -152,3 +152,24 @@ class StockAdjustment(Schema):
 
 class ImportAccepted(Schema):
     job_id: uuid.UUID
+
+
+class SaleVariant(Schema):
+    """A variant as a cart or an order sees it: its name, current price and stock, and whether it is for sale."""
+
+    id: uuid.UUID
+    product_id: uuid.UUID
+    sku: str
+    name: str  # "Product - Variant"
+    price_amount: int
+    stock: int
+    for_sale: bool  # the variant is active and its product active and not archived
+
+
+class StockChange(Schema):
+    """Units given back to a variant, and why (a cancelled or refunded order)."""
+
+    variant_id: uuid.UUID
+    quantity: int = Field(gt=0)
+    reason: str
+    actor_id: uuid.UUID | None = None

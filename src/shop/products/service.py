@@ -7,7 +7,7 @@ changed, after its transaction commits.
 import re
 import unicodedata
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
 from sqlalchemy.exc import IntegrityError
@@ -298,6 +298,70 @@ class CatalogService:
                 "The category does not exist.",
                 errors=[{"loc": ["body", "category_id"], "msg": "Unknown category", "type": "value_error"}],
             )
+
+    # -- stock for orders (run inside the caller's transaction) --------------------------------
+
+    async def variants_for_sale(
+        self, session: AsyncSession, variant_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, schemas.SaleVariant]:
+        if not variant_ids:
+            return {}
+        rows = await repository.variants_for_sale(session, list(variant_ids))
+        return {
+            variant.id: schemas.SaleVariant(
+                id=variant.id,
+                product_id=variant.product_id,
+                sku=variant.sku,
+                name=f"{product_name} - {variant.name}" if variant.name else product_name,
+                price_amount=variant.price_amount,
+                stock=variant.stock,
+                for_sale=variant.is_active and product_on_sale,
+            )
+            for variant, product_name, product_on_sale in rows
+        }
+
+    async def reserve_stock(
+        self,
+        session: AsyncSession,
+        cache: Cache,
+        lines: Mapping[uuid.UUID, int],
+        reason: str,
+        actor_id: uuid.UUID | None,
+    ) -> None:
+        """Take every line's units, or raise 409 naming each short variant (the caller rolls back).
+
+        One conditional UPDATE per variant, in variant-id order: two buyers can never take the
+        same unit, and checkouts sharing variants lock them in one order, so they cannot deadlock.
+        """
+        short: list[dict[str, object]] = []
+        for variant_id in sorted(lines):
+            quantity = lines[variant_id]
+            stock_after = await repository.add_to_stock(session, variant_id, -quantity)
+            if stock_after is None:
+                variant = await repository.get_variant(session, variant_id)
+                available = variant.stock if variant is not None else 0
+                short.append({"variant_id": str(variant_id), "requested": quantity, "available": available})
+            else:
+                repository.record_movement(session, variant_id, -quantity, stock_after, reason, actor_id)
+        if short:
+            raise InsufficientStock("Not enough stock for every line; nothing was reserved.", errors=short)
+        await self._stock_changed(session, cache, list(lines))
+
+    async def release_stock(self, session: AsyncSession, cache: Cache, changes: Sequence[schemas.StockChange]) -> None:
+        """Give units back (a cancelled or refunded order), locking variants in id order like `reserve_stock`."""
+        for change in sorted(changes, key=lambda c: c.variant_id):
+            stock_after = await repository.add_to_stock(session, change.variant_id, change.quantity)
+            if stock_after is not None:
+                repository.record_movement(
+                    session, change.variant_id, change.quantity, stock_after, change.reason, change.actor_id
+                )
+        await self._stock_changed(session, cache, [change.variant_id for change in changes])
+
+    async def _stock_changed(self, session: AsyncSession, cache: Cache, variant_ids: Sequence[uuid.UUID]) -> None:
+        # The product rows are not touched: locking them too would serialise checkouts of
+        # different variants of one product. The cached views show stock, so they go.
+        refs = await repository.product_refs(session, variant_ids)
+        cache.invalidate_after_commit(session, *(key for ref in refs for key in product_keys(*ref)))
 
 
 def _amount(price: schemas.Price, currency: str, loc: tuple[str, ...]) -> int:

@@ -1,0 +1,83 @@
+"""Staff order routes under `/admin/orders`: every order, shipping, delivery, refunds, cancels."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime
+
+from shop.core.deps import CacheDep, SessionDep
+from shop.core.errors import Forbidden, NotFound, Unauthorized, error_responses
+from shop.core.routing import ShopRoute
+from shop.core.schemas import Cursor, Page, PageSize
+from shop.orders import schemas
+from shop.orders.dependencies import ActorDep, IdempotencyKey
+from shop.orders.errors import InvalidTransition, PaymentProviderError
+from shop.orders.repository import OrderFilter
+from shop.orders.router import IDEMPOTENCY_ERRORS
+from shop.orders.service import orders
+from shop.users.dependencies import require_staff
+
+router = APIRouter(
+    prefix="/admin/orders",
+    tags=["admin: orders"],
+    route_class=ShopRoute,
+    dependencies=[Depends(require_staff)],
+    responses=error_responses(Unauthorized, Forbidden),
+)
+MOVE_ERRORS = (NotFound, InvalidTransition, *IDEMPOTENCY_ERRORS)
+
+
+@router.get("")
+async def list_orders(
+    session: SessionDep,
+    limit: PageSize = 20,
+    cursor: Cursor = None,
+    status: schemas.OrderStatus | None = None,
+    user_id: uuid.UUID | None = None,
+    created_from: Annotated[AwareDatetime | None, Query(description="RFC 3339; inclusive.")] = None,
+    created_to: Annotated[AwareDatetime | None, Query(description="RFC 3339; exclusive.")] = None,
+) -> Page[schemas.Order]:
+    """Every order, newest first, filtered by status, customer and creation time."""
+    where = OrderFilter(user_id=user_id, status=status, created_from=created_from, created_to=created_to)
+    return await orders.page(session, where, limit, cursor)
+
+
+@router.get("/{order_id}", responses=error_responses(NotFound))
+async def get_order(order_id: uuid.UUID, session: SessionDep) -> schemas.Order:
+    """Any order."""
+    return await orders.get(session, order_id, owner=None)
+
+
+@router.post("/{order_id}/ship", dependencies=[IdempotencyKey], responses=error_responses(*MOVE_ERRORS))
+async def ship_order(
+    order_id: uuid.UUID, body: schemas.Shipment, actor: ActorDep, session: SessionDep, cache: CacheDep
+) -> schemas.Order:
+    """Mark a paid order shipped, with its tracking; the customer is emailed the tracking number."""
+    return await orders.ship(session, cache, order_id, body, actor)
+
+
+@router.post("/{order_id}/deliver", dependencies=[IdempotencyKey], responses=error_responses(*MOVE_ERRORS))
+async def deliver_order(order_id: uuid.UUID, actor: ActorDep, session: SessionDep, cache: CacheDep) -> schemas.Order:
+    """Mark a shipped order delivered."""
+    return await orders.deliver(session, cache, order_id, actor)
+
+
+@router.post(
+    "/{order_id}/refund",
+    dependencies=[IdempotencyKey],
+    responses=error_responses(*MOVE_ERRORS, PaymentProviderError),
+)
+async def refund_order(order_id: uuid.UUID, actor: ActorDep, session: SessionDep, cache: CacheDep) -> schemas.Order:
+    """Refund a paid order that has not shipped; its stock goes back."""
+    return await orders.refund(session, cache, order_id, actor)
+
+
+@router.post(
+    "/{order_id}/cancel",
+    dependencies=[IdempotencyKey],
+    responses=error_responses(*MOVE_ERRORS, PaymentProviderError),
+)
+async def cancel_order(order_id: uuid.UUID, actor: ActorDep, session: SessionDep, cache: CacheDep) -> schemas.Order:
+    """Cancel an order awaiting payment (a paid one that has not shipped is refunded); its stock goes back."""
+    return await orders.cancel(session, cache, order_id, actor, owner=None)

@@ -1,0 +1,33 @@
+"""Validating dependencies of the orders' routes: who is buying or acting, and how they pay."""
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from shop.core.deps import SettingsDep
+from shop.core.idempotency import idempotency_guard
+from shop.orders.providers import PaymentProvider, get_provider
+from shop.orders.schemas import Actor
+from shop.orders.service import Buyer
+from shop.users.dependencies import CurrentUser, get_current_user
+
+# `dependencies=[IdempotencyKey]` makes a route honour `Idempotency-Key` (shop.core.idempotency).
+# It authenticates first, with the same (cached) dependency the route's `CurrentUser` uses.
+IdempotencyKey = Depends(idempotency_guard(get_current_user))
+
+
+def get_actor(user: CurrentUser) -> Actor:
+    return Actor(user.role.value)
+
+
+def get_buyer(user: CurrentUser) -> Buyer:
+    return Buyer(user_id=user.id, email=user.email, actor=Actor(user.role.value))
+
+
+def get_payment_provider(settings: SettingsDep) -> PaymentProvider:
+    return get_provider(settings.effective_payment_provider)
+
+
+ActorDep = Annotated[Actor, Depends(get_actor)]
+BuyerDep = Annotated[Buyer, Depends(get_buyer)]
+PaymentProviderDep = Annotated[PaymentProvider, Depends(get_payment_provider)]

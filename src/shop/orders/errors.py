@@ -1,0 +1,55 @@
+"""Cart, checkout, lifecycle and payment errors, each with its status and API.md code."""
+
+from shop.core.errors import BadRequest, Conflict, NotFound, ShopError, UnprocessableEntity
+from shop.products.errors import InsufficientStock
+
+__all__ = [
+    "EmptyOrder",
+    "InsufficientStock",
+    "InvalidSignature",
+    "InvalidTransition",
+    "OrderNotFound",
+    "PaymentDeclined",
+    "PaymentProviderError",
+    "VariantUnavailable",
+]
+
+
+class OrderNotFound(NotFound):
+    def __init__(self) -> None:
+        # Also the answer for another customer's order: its existence is not revealed.
+        super().__init__("No such order.")
+
+
+class EmptyOrder(UnprocessableEntity):
+    code = "empty_order"
+
+    def __init__(self) -> None:
+        super().__init__("The order has no lines (and the cart is empty).")
+
+
+class VariantUnavailable(UnprocessableEntity):
+    code = "variant_unavailable"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class PaymentDeclined(ShopError):
+    status = 402
+    code = "payment_declined"
+    # The declined attempt is recorded although the request fails.
+    keeps_changes = True
+
+
+class PaymentProviderError(ShopError):
+    status = 502
+    code = "payment_provider_error"
+
+
+class InvalidSignature(BadRequest):
+    code = "invalid_signature"
+
+    def __init__(self) -> None:
+        super().__init__("The webhook signature is missing, wrong or too old.")

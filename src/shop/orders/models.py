@@ -1,0 +1,149 @@
+"""Orders tables: carts, orders with their lines and status history, payments, webhook events.
+
+An order line is a snapshot (SKU, name, unit price at checkout): later catalog changes never
+alter what was bought. Foreign keys point at users and variants; no relationship crosses domains.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    Sequence,
+    SmallInteger,
+    String,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shop.core.db import Base, TimestampMixin, new_id
+from shop.orders.schemas import Actor, OrderStatus, PaymentStatus
+
+# Human-readable order numbers (SO-000123): a sequence never hands out one number twice, even
+# to concurrent checkouts, and costs no lock.
+ORDER_NUMBER_SEQUENCE = Sequence("order_number_seq", metadata=Base.metadata)
+
+
+def _enum(enum: type[OrderStatus] | type[Actor] | type[PaymentStatus], name: str) -> Enum:
+    return Enum(enum, name=name, native_enum=False, create_constraint=True, length=20)
+
+
+class Cart(TimestampMixin, Base):
+    __tablename__ = "cart"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), unique=True)
+
+
+class CartItem(Base):
+    __tablename__ = "cart_item"
+    __table_args__ = (CheckConstraint("quantity BETWEEN 1 AND 99", name="quantity_range"),)
+
+    cart_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cart.id", ondelete="CASCADE"), primary_key=True)
+    variant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("variant.id", ondelete="CASCADE"), primary_key=True)
+    quantity: Mapped[int] = mapped_column(SmallInteger)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Order(TimestampMixin, Base):
+    __tablename__ = "customer_order"  # "order" is a reserved word
+    __table_args__ = (
+        # A customer's history and the admin list are keyset pages over (created_at, id).
+        Index("ix_customer_order_user_id_created_at", "user_id", "created_at", "id"),
+        Index("ix_customer_order_created_at", "created_at", "id"),
+        # The expiry sweep looks only at unpaid orders: a small partial index.
+        Index("ix_customer_order_unpaid", "created_at", postgresql_where=text("status = 'pending_payment'")),
+        CheckConstraint(
+            "subtotal_amount >= 0 AND shipping_amount >= 0 AND total_amount = subtotal_amount + shipping_amount",
+            name="totals",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
+    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus, "order_status"))
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal_amount: Mapped[int] = mapped_column(BigInteger)
+    shipping_amount: Mapped[int] = mapped_column(BigInteger)
+    total_amount: Mapped[int] = mapped_column(BigInteger)
+    shipping_address: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    email: Mapped[str] = mapped_column(String(320))
+    carrier: Mapped[str | None] = mapped_column(String(100))
+    tracking_number: Mapped[str | None] = mapped_column(String(100))
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    shipped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    lines: Mapped[list["OrderLine"]] = relationship(lazy="raise", order_by="OrderLine.position")
+    history: Mapped[list["OrderStatusChange"]] = relationship(
+        lazy="raise", order_by="OrderStatusChange.at, OrderStatusChange.id"
+    )
+
+
+class OrderLine(Base):
+    __tablename__ = "order_line"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price_amount >= 0", name="price_not_negative"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customer_order.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(SmallInteger)
+    # Kept for past orders: the catalog archives products, it does not delete them.
+    variant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("variant.id", ondelete="RESTRICT"))
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(420))
+    unit_price_amount: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(Integer)
+
+
+class OrderStatusChange(Base):
+    """One row per status an order entered, with who moved it there."""
+
+    __tablename__ = "order_status_change"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customer_order.id", ondelete="CASCADE"), index=True)
+    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus, "order_status"))
+    actor_role: Mapped[Actor] = mapped_column(_enum(Actor, "actor_role"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Payment(TimestampMixin, Base):
+    """A charge attempt (or a payment reported by the provider's webhook) for an order."""
+
+    __tablename__ = "payment"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customer_order.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(30))
+    reference: Mapped[str | None] = mapped_column(String(200))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus, "payment_status"))
+    failure_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class PaymentEvent(Base):
+    """A provider webhook event already handled: a redelivery of its id does nothing."""
+
+    __tablename__ = "payment_event"
+
+    provider: Mapped[str] = mapped_column(String(30), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(50))
+    order_id: Mapped[uuid.UUID | None] = mapped_column()  # as the provider sent it; may name no order
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,176 @@
+"""Every query on the orders' tables."""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from shop.core.db import new_id
+from shop.orders.models import ORDER_NUMBER_SEQUENCE, Cart, CartItem, Order, Payment, PaymentEvent
+from shop.orders.schemas import OrderStatus, PaymentStatus
+
+_WITH_DETAILS = (selectinload(Order.lines), selectinload(Order.history))
+
+
+async def now_and_number(session: AsyncSession) -> tuple[datetime, int]:
+    """The transaction's time and a fresh order number, in one round trip."""
+    row = (await session.execute(select(func.now(), ORDER_NUMBER_SEQUENCE.next_value()))).one()
+    return row[0], int(row[1])
+
+
+async def now(session: AsyncSession) -> datetime:
+    """The transaction's time: every timestamp one change writes is the same instant."""
+    value: datetime = await session.scalar(select(func.now()))  # type: ignore[assignment]
+    return value
+
+
+# -- carts -----------------------------------------------------------------------------------
+
+
+async def cart_items(session: AsyncSession, user_id: uuid.UUID) -> list[tuple[uuid.UUID, int]]:
+    """(variant id, quantity) of the user's cart, in the order they were added."""
+    rows = await session.execute(
+        select(CartItem.variant_id, CartItem.quantity)
+        .join(Cart, Cart.id == CartItem.cart_id)
+        .where(Cart.user_id == user_id)
+        .order_by(CartItem.added_at, CartItem.variant_id)
+    )
+    return [(variant_id, quantity) for variant_id, quantity in rows]
+
+
+async def lock_cart(session: AsyncSession, user_id: uuid.UUID, *, create: bool) -> uuid.UUID | None:
+    """The user's cart id, its row locked until the transaction ends (made first when `create`).
+
+    Every change of a cart's lines takes this lock first, so a checkout that orders the cart
+    and empties it never loses a line added meanwhile.
+    """
+    if create:
+        cart_id: uuid.UUID | None = await session.scalar(
+            insert(Cart)
+            .values(id=new_id(), user_id=user_id)
+            .on_conflict_do_update(index_elements=[Cart.user_id], set_={"updated_at": func.now()})
+            .returning(Cart.id)
+        )
+        return cart_id
+    return await session.scalar(select(Cart.id).where(Cart.user_id == user_id).with_for_update())
+
+
+async def count_lines(session: AsyncSession, cart_id: uuid.UUID) -> int:
+    return int(await session.scalar(select(func.count()).where(CartItem.cart_id == cart_id)) or 0)
+
+
+async def has_line(session: AsyncSession, cart_id: uuid.UUID, variant_id: uuid.UUID) -> bool:
+    found = await session.scalar(
+        select(CartItem.variant_id).where(CartItem.cart_id == cart_id, CartItem.variant_id == variant_id)
+    )
+    return found is not None
+
+
+async def put_line(session: AsyncSession, cart_id: uuid.UUID, variant_id: uuid.UUID, quantity: int) -> None:
+    """Set a line's quantity, adding the line at the end of the cart when it is new."""
+    await session.execute(
+        insert(CartItem)
+        .values(cart_id=cart_id, variant_id=variant_id, quantity=quantity)
+        .on_conflict_do_update(index_elements=[CartItem.cart_id, CartItem.variant_id], set_={"quantity": quantity})
+    )
+
+
+async def delete_lines(session: AsyncSession, cart_id: uuid.UUID, variant_id: uuid.UUID | None = None) -> None:
+    """Remove one line, or every line when `variant_id` is None."""
+    statement = delete(CartItem).where(CartItem.cart_id == cart_id)
+    if variant_id is not None:
+        statement = statement.where(CartItem.variant_id == variant_id)
+    await session.execute(statement)
+
+
+# -- orders ------------------------------------------------------------------------------------
+
+
+async def get_order(
+    session: AsyncSession, order_id: uuid.UUID, *, user_id: uuid.UUID | None = None, lock: bool = False
+) -> Order | None:
+    """One order with its lines and history; only `user_id`'s when given; row-locked when `lock`."""
+    statement = select(Order).where(Order.id == order_id).options(*_WITH_DETAILS)
+    if user_id is not None:
+        statement = statement.where(Order.user_id == user_id)
+    if lock:
+        statement = statement.with_for_update(of=Order).execution_options(populate_existing=True)
+    return await session.scalar(statement)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilter:
+    user_id: uuid.UUID | None = None
+    status: OrderStatus | None = None
+    created_from: datetime | None = None  # inclusive
+    created_to: datetime | None = None  # exclusive
+
+
+async def list_orders(
+    session: AsyncSession, where: OrderFilter, limit: int, after: tuple[datetime, uuid.UUID] | None
+) -> Sequence[Order]:
+    """Up to `limit + 1` orders, newest first (the extra one tells that another page follows)."""
+    statement = (
+        select(Order).options(*_WITH_DETAILS).order_by(Order.created_at.desc(), Order.id.desc()).limit(limit + 1)
+    )
+    if where.user_id is not None:
+        statement = statement.where(Order.user_id == where.user_id)
+    if where.status is not None:
+        statement = statement.where(Order.status == where.status)
+    if where.created_from is not None:
+        statement = statement.where(Order.created_at >= where.created_from)
+    if where.created_to is not None:
+        statement = statement.where(Order.created_at < where.created_to)
+    if after is not None:
+        statement = statement.where(tuple_(Order.created_at, Order.id) < tuple_(*after))
+    return (await session.scalars(statement)).all()
+
+
+async def lock_unpaid_before(session: AsyncSession, age: timedelta, limit: int) -> Sequence[Order]:
+    """Unpaid orders older than `age`, locked; rows another transaction holds are skipped."""
+    statement = (
+        select(Order)
+        .where(Order.status == OrderStatus.pending_payment, Order.created_at < func.now() - age)
+        .order_by(Order.created_at)
+        .limit(limit)
+        .options(*_WITH_DETAILS)
+        .with_for_update(of=Order, skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(statement)).all()
+
+
+# -- payments ----------------------------------------------------------------------------------
+
+
+async def record_payment_event(
+    session: AsyncSession, provider: str, event_id: str, event_type: str, order_id: uuid.UUID | None
+) -> bool:
+    """Remember a webhook event; False when it was already handled (or is being handled now)."""
+    recorded = await session.scalar(
+        insert(PaymentEvent)
+        .values(provider=provider, event_id=event_id, type=event_type, order_id=order_id)
+        .on_conflict_do_nothing(index_elements=[PaymentEvent.provider, PaymentEvent.event_id])
+        .returning(PaymentEvent.event_id)
+    )
+    return recorded is not None
+
+
+async def captured_payment(session: AsyncSession, order_id: uuid.UUID) -> Payment | None:
+    """The payment that paid the order (the one a refund gives back)."""
+    statement = (
+        select(Payment)
+        .where(Payment.order_id == order_id, Payment.status == PaymentStatus.succeeded)
+        .order_by(Payment.created_at.desc())
+        .limit(1)
+    )
+    return await session.scalar(statement)
+
+
+async def payment_by_reference(session: AsyncSession, order_id: uuid.UUID, reference: str) -> Payment | None:
+    return await session.scalar(select(Payment).where(Payment.order_id == order_id, Payment.reference == reference))

@@ -1,0 +1,149 @@
+"""Customer routes: the cart, checkout, the caller's orders, paying and cancelling; and the
+payment provider's webhook (API.md, "Cart" and "Orders")."""
+
+import time
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+
+from shop.core.deps import CacheDep, SessionDep, SettingsDep
+from shop.core.errors import NotFound, Unauthorized, error_responses
+from shop.core.idempotency import IdempotencyInProgress, IdempotencyKeyReused, InvalidIdempotencyKey
+from shop.core.routing import ShopRoute
+from shop.core.schemas import Cursor, Page, PageSize
+from shop.orders import schemas
+from shop.orders.dependencies import ActorDep, BuyerDep, IdempotencyKey, PaymentProviderDep
+from shop.orders.errors import (
+    EmptyOrder,
+    InsufficientStock,
+    InvalidSignature,
+    InvalidTransition,
+    PaymentDeclined,
+    PaymentProviderError,
+    VariantUnavailable,
+)
+from shop.orders.repository import OrderFilter
+from shop.orders.service import cart, checkout, orders, payments
+from shop.users.dependencies import CurrentUser
+
+IDEMPOTENCY_ERRORS = (InvalidIdempotencyKey, IdempotencyKeyReused, IdempotencyInProgress)
+
+cart_router = APIRouter(prefix="/cart", tags=["cart"], route_class=ShopRoute, responses=error_responses(Unauthorized))
+orders_router = APIRouter(
+    prefix="/orders", tags=["orders"], route_class=ShopRoute, responses=error_responses(Unauthorized)
+)
+payments_router = APIRouter(prefix="/payments", tags=["payments"], route_class=ShopRoute)
+
+
+# -- cart --------------------------------------------------------------------------------------
+
+
+@cart_router.get("")
+async def get_cart(user: CurrentUser, session: SessionDep, settings: SettingsDep) -> schemas.Cart:
+    """The caller's cart, each line with its current price and availability."""
+    return await cart.view(session, user.id, settings.currency)
+
+
+@cart_router.put("/items/{variant_id}", responses=error_responses(VariantUnavailable))
+async def put_cart_item(
+    variant_id: uuid.UUID, body: schemas.CartItemUpdate, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> schemas.Cart:
+    """Set the quantity (1..99) of a variant in the cart."""
+    return await cart.set_quantity(session, user.id, variant_id, body.quantity, settings.currency)
+
+
+@cart_router.delete("/items/{variant_id}")
+async def delete_cart_item(
+    variant_id: uuid.UUID, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> schemas.Cart:
+    """Remove a variant from the cart (a variant not in it leaves the cart unchanged)."""
+    return await cart.remove(session, user.id, variant_id, settings.currency)
+
+
+@cart_router.delete("", status_code=204, response_class=Response)
+async def clear_cart(user: CurrentUser, session: SessionDep) -> None:
+    """Empty the cart."""
+    await cart.clear(session, user.id)
+
+
+# -- orders ------------------------------------------------------------------------------------
+
+
+@orders_router.post(
+    "",
+    status_code=201,
+    dependencies=[IdempotencyKey],
+    responses=error_responses(EmptyOrder, VariantUnavailable, InsufficientStock, *IDEMPOTENCY_ERRORS),
+)
+async def place_order(
+    data: schemas.OrderCreate, buyer: BuyerDep, session: SessionDep, cache: CacheDep, settings: SettingsDep
+) -> schemas.Order:
+    """Check out `items`, or the cart when `items` is left out: stock is reserved, the order awaits payment."""
+    return await checkout.place(session, cache, settings, buyer, data)
+
+
+@orders_router.get("")
+async def list_orders(
+    user: CurrentUser,
+    session: SessionDep,
+    limit: PageSize = 20,
+    cursor: Cursor = None,
+    status: schemas.OrderStatus | None = None,
+) -> Page[schemas.Order]:
+    """The caller's orders, newest first."""
+    return await orders.page(session, OrderFilter(user_id=user.id, status=status), limit, cursor)
+
+
+@orders_router.get("/{order_id}", responses=error_responses(NotFound))
+async def get_order(order_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> schemas.Order:
+    """One of the caller's orders."""
+    return await orders.get(session, order_id, owner=user.id)
+
+
+@orders_router.post(
+    "/{order_id}/pay",
+    dependencies=[IdempotencyKey],
+    responses=error_responses(NotFound, InvalidTransition, PaymentDeclined, PaymentProviderError, *IDEMPOTENCY_ERRORS),
+)
+async def pay_order(
+    order_id: uuid.UUID,
+    body: schemas.PaymentRequest,
+    user: CurrentUser,
+    actor: ActorDep,
+    provider: PaymentProviderDep,
+    session: SessionDep,
+    cache: CacheDep,
+) -> schemas.Order:
+    """Pay for an order awaiting payment with a token from the payment provider."""
+    return await payments.pay(session, cache, provider, order_id, user.id, body.payment_token, actor)
+
+
+@orders_router.post(
+    "/{order_id}/cancel",
+    dependencies=[IdempotencyKey],
+    responses=error_responses(NotFound, InvalidTransition, PaymentProviderError, *IDEMPOTENCY_ERRORS),
+)
+async def cancel_order(
+    order_id: uuid.UUID, user: CurrentUser, actor: ActorDep, session: SessionDep, cache: CacheDep
+) -> schemas.Order:
+    """Cancel an order awaiting payment; a paid order that has not shipped is refunded."""
+    return await orders.cancel(session, cache, order_id, actor, owner=user.id)
+
+
+# -- the payment provider ------------------------------------------------------------------------
+
+
+@payments_router.post("/webhook", responses=error_responses(InvalidSignature))
+async def payment_webhook(
+    request: Request,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
+    signature: Annotated[
+        str | None, Header(alias="Shop-Signature", description="t=<unix seconds>,v1=<hex HMAC-SHA256>")
+    ] = None,
+) -> schemas.WebhookReceipt:
+    """The payment provider's signed event (`payment.succeeded`, `payment.failed`); each event id counts once."""
+    body = await request.body()
+    return await payments.handle_webhook(session, cache, settings, body, signature, time.time())

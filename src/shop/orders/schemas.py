@@ -1,0 +1,193 @@
+"""Cart, checkout and order request and response models (API.md, "Cart" and "Orders").
+
+Request bodies name only what a client may choose: prices, totals and statuses are the
+server's, so a body that tries to set them is rejected (422) like any unknown field.
+"""
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator
+
+from shop.core.schemas import Money, Schema
+
+MAX_ORDER_LINES = 100
+MAX_LINE_QUANTITY = 99
+
+
+class OrderStatus(StrEnum):
+    pending_payment = "pending_payment"
+    paid = "paid"
+    shipped = "shipped"
+    delivered = "delivered"
+    cancelled = "cancelled"
+    refunded = "refunded"
+
+
+class Actor(StrEnum):
+    """Who moved an order: the caller's role, or the shop itself (webhook, expiry)."""
+
+    customer = "customer"
+    staff = "staff"
+    admin = "admin"
+    system = "system"
+
+
+class PaymentStatus(StrEnum):
+    succeeded = "succeeded"
+    declined = "declined"
+    failed = "failed"
+    refunded = "refunded"
+
+
+# ISO 3166-1 alpha-2: the officially assigned codes.
+_COUNTRY_CODES = """
+AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS
+BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE
+EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM
+HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC
+LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA
+NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW
+SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO
+TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
+"""
+COUNTRIES = frozenset(_COUNTRY_CODES.split())
+
+
+# Free text the customer types: surrounding blanks dropped, never empty.
+Text20 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Quantity = Annotated[StrictInt, Field(ge=1, le=MAX_LINE_QUANTITY)]
+
+
+class Address(Schema):
+    full_name: Text200
+    line1: Text200
+    line2: Text200 | None = None
+    city: Text100
+    postal_code: Text20
+    country: str = Field(description="ISO 3166-1 alpha-2 code, e.g. DE.")
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 ()./-]{2,29}$")] | None = None
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        code = value.strip().upper()
+        if code not in COUNTRIES:
+            raise ValueError("must be an ISO 3166-1 alpha-2 country code")
+        return code
+
+
+# -- cart --------------------------------------------------------------------------------------
+
+
+class CartItemUpdate(Schema):
+    quantity: Quantity
+
+
+class CartLine(Schema):
+    variant_id: uuid.UUID
+    sku: str
+    name: str
+    unit_price: Money
+    quantity: int
+    line_total: Money
+    available: bool = Field(description="Active, not archived, and enough stock for the quantity right now.")
+
+
+class Cart(Schema):
+    items: list[CartLine]
+    subtotal: Money
+    item_count: int = Field(description="The sum of the quantities.")
+
+
+# -- checkout and orders ---------------------------------------------------------------------
+
+
+class OrderItemCreate(Schema):
+    variant_id: uuid.UUID
+    quantity: Quantity
+
+
+class OrderCreate(Schema):
+    shipping_address: Address
+    items: Annotated[list[OrderItemCreate], Field(max_length=MAX_ORDER_LINES)] | None = Field(
+        default=None, description="The lines to order; without it, the caller's cart is ordered and emptied."
+    )
+
+
+class OrderItem(Schema):
+    variant_id: uuid.UUID
+    sku: str
+    name: str
+    unit_price: Money
+    quantity: int
+    line_total: Money
+
+
+class Tracking(Schema):
+    carrier: str
+    tracking_number: str
+
+
+class HistoryEntry(Schema):
+    status: OrderStatus
+    at: datetime
+    actor_role: Actor
+
+
+class Order(Schema):
+    id: uuid.UUID
+    number: str
+    status: OrderStatus
+    items: list[OrderItem]
+    subtotal: Money
+    shipping_total: Money
+    total: Money
+    currency: str
+    shipping_address: Address
+    email: str
+    tracking: Tracking | None
+    history: list[HistoryEntry]
+    created_at: datetime
+    updated_at: datetime
+    paid_at: datetime | None
+    cancelled_at: datetime | None
+
+
+class PaymentRequest(Schema):
+    payment_token: Text200
+
+
+class Shipment(Schema):
+    carrier: Text100
+    tracking_number: Text100
+
+
+# -- payment provider webhook ----------------------------------------------------------------
+
+
+class WebhookData(BaseModel):
+    # Providers add fields over time: unknown ones are ignored, not refused.
+    model_config = ConfigDict(extra="ignore")
+
+    order_id: uuid.UUID
+    amount: StrictInt
+    currency: str
+    reference: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class WebhookEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: Annotated[str, Field(min_length=1, max_length=255)]
+    type: Annotated[str, Field(min_length=1, max_length=50)]
+    data: WebhookData
+
+
+class WebhookReceipt(Schema):
+    received: bool = True
+    duplicate: bool = False

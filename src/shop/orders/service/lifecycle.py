@@ -1,0 +1,93 @@
+"""The order status machine: one table of allowed moves and one function that makes a move.
+
+    pending_payment ──pay / webhook──▶ paid ──ship──▶ shipped ──deliver──▶ delivered
+          │                              │
+          └──cancel / expiry──▶ cancelled └──refund (or a customer's cancel)──▶ refunded
+
+Anything else is 409 `invalid_transition`. Every move writes its timestamp, a history row with
+who made it, and an outbox event; cancel and refund give the reserved stock back.
+"""
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shop.core.cache import Cache
+from shop.core.outbox import record_event
+from shop.emails import events
+from shop.orders.errors import InvalidTransition
+from shop.orders.models import Order, OrderStatusChange
+from shop.orders.schemas import Actor, OrderStatus
+from shop.orders.service.present import notice
+from shop.products.schemas import StockChange
+from shop.products.service import catalog
+
+ORDER_DELIVERED = "order.delivered"  # no email; there for any subscriber that cares
+
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.pending_payment: frozenset({OrderStatus.paid, OrderStatus.cancelled}),
+    OrderStatus.paid: frozenset({OrderStatus.shipped, OrderStatus.refunded}),
+    OrderStatus.shipped: frozenset({OrderStatus.delivered}),
+    OrderStatus.delivered: frozenset(),
+    OrderStatus.cancelled: frozenset(),
+    OrderStatus.refunded: frozenset(),
+}
+
+_TIMESTAMP = {
+    OrderStatus.paid: "paid_at",
+    OrderStatus.shipped: "shipped_at",
+    OrderStatus.delivered: "delivered_at",
+    OrderStatus.cancelled: "cancelled_at",
+    OrderStatus.refunded: "refunded_at",
+}
+_EVENT = {
+    OrderStatus.paid: events.ORDER_PAID,
+    OrderStatus.shipped: events.ORDER_SHIPPED,
+    OrderStatus.delivered: ORDER_DELIVERED,
+    OrderStatus.cancelled: events.ORDER_CANCELLED,
+    OrderStatus.refunded: events.ORDER_REFUNDED,
+}
+RETURNS_STOCK = frozenset({OrderStatus.cancelled, OrderStatus.refunded})
+
+
+def check_transition(order: Order, target: OrderStatus) -> None:
+    if target not in TRANSITIONS[order.status]:
+        raise InvalidTransition(f"An order that is {order.status.value} cannot become {target.value}.")
+
+
+def stock_to_return(order: Order, target: OrderStatus) -> list[StockChange]:
+    """The units a move to `target` gives back to the catalog (none unless cancel or refund)."""
+    if target not in RETURNS_STOCK:
+        return []
+    reason = f"order {order.number} {target.value}"
+    return [
+        StockChange(variant_id=line.variant_id, quantity=line.quantity, reason=reason, actor_id=order.id)
+        for line in order.lines
+    ]
+
+
+async def apply_transition(
+    session: AsyncSession,
+    cache: Cache,
+    order: Order,
+    target: OrderStatus,
+    actor: Actor,
+    now: datetime,
+    *,
+    return_stock: bool = True,
+) -> None:
+    """Move a locked order (lines and history loaded) to `target`, or raise 409.
+
+    `return_stock=False` leaves the stock to the caller, which gives back a whole batch at once
+    (in one variant order: see `CatalogService.release_stock`).
+    """
+    check_transition(order, target)
+    order.status = target
+    setattr(order, _TIMESTAMP[target], now)
+    order.updated_at = now
+    change = OrderStatusChange(order_id=order.id, status=target, actor_role=actor, at=now)
+    session.add(change)
+    order.history.append(change)
+    if return_stock and target in RETURNS_STOCK:
+        await catalog.release_stock(session, cache, stock_to_return(order, target))
+    record_event(session, _EVENT[target], notice(order))

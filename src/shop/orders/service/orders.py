@@ -1,0 +1,114 @@
+"""Reading orders, and the moves customers, staff and the expiry job make them take."""
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shop.core.cache import Cache
+from shop.core.schemas import Page, decode_cursor, encode_cursor, invalid_cursor
+from shop.orders import repository, schemas
+from shop.orders.errors import OrderNotFound
+from shop.orders.models import Order
+from shop.orders.repository import OrderFilter
+from shop.orders.schemas import Actor, OrderStatus
+from shop.orders.service.lifecycle import apply_transition, check_transition, stock_to_return
+from shop.orders.service.payments import refund_payment
+from shop.orders.service.present import present_order
+from shop.products.schemas import StockChange
+from shop.products.service import catalog
+
+
+class OrderService:
+    # -- reads -------------------------------------------------------------------------------
+
+    async def get(self, session: AsyncSession, order_id: uuid.UUID, owner: uuid.UUID | None) -> schemas.Order:
+        """One order; with `owner`, only that customer's (another's is 404 like a missing one)."""
+        order = await repository.get_order(session, order_id, user_id=owner)
+        if order is None:
+            raise OrderNotFound()
+        return present_order(order)
+
+    async def page(
+        self, session: AsyncSession, where: OrderFilter, limit: int, cursor: str | None
+    ) -> Page[schemas.Order]:
+        """Newest first, keyset-paginated on (created_at, id)."""
+        after = _decode(cursor) if cursor else None
+        rows = await repository.list_orders(session, where, limit, after)
+        orders = rows[:limit]
+        more = len(rows) > limit
+        next_cursor = encode_cursor({"c": orders[-1].created_at.isoformat(), "i": str(orders[-1].id)}) if more else None
+        return Page(items=[present_order(order) for order in orders], next_cursor=next_cursor)
+
+    # -- moves ---------------------------------------------------------------------------------
+
+    async def cancel(
+        self, session: AsyncSession, cache: Cache, order_id: uuid.UUID, actor: Actor, owner: uuid.UUID | None
+    ) -> schemas.Order:
+        """Cancel an unpaid order; a paid one that has not shipped is refunded instead."""
+        order = await self._locked(session, order_id, owner)
+        if order.status is OrderStatus.paid:
+            return await self._refund(session, cache, order, actor)
+        await apply_transition(session, cache, order, OrderStatus.cancelled, actor, await repository.now(session))
+        return present_order(order)
+
+    async def refund(self, session: AsyncSession, cache: Cache, order_id: uuid.UUID, actor: Actor) -> schemas.Order:
+        return await self._refund(session, cache, await self._locked(session, order_id, None), actor)
+
+    async def ship(
+        self, session: AsyncSession, cache: Cache, order_id: uuid.UUID, shipment: schemas.Shipment, actor: Actor
+    ) -> schemas.Order:
+        order = await self._locked(session, order_id, None)
+        check_transition(order, OrderStatus.shipped)
+        order.carrier = shipment.carrier
+        order.tracking_number = shipment.tracking_number
+        await apply_transition(session, cache, order, OrderStatus.shipped, actor, await repository.now(session))
+        return present_order(order)
+
+    async def deliver(self, session: AsyncSession, cache: Cache, order_id: uuid.UUID, actor: Actor) -> schemas.Order:
+        order = await self._locked(session, order_id, None)
+        await apply_transition(session, cache, order, OrderStatus.delivered, actor, await repository.now(session))
+        return present_order(order)
+
+    async def expire_unpaid(self, session: AsyncSession, cache: Cache, older_than: timedelta, batch: int) -> int:
+        """Cancel up to `batch` orders left unpaid longer than `older_than`; how many were cancelled.
+
+        Orders another transaction holds (being paid right now) are skipped, not waited for. The
+        stock of the whole batch goes back in one pass, in variant order, as checkouts take it.
+        """
+        unpaid = await repository.lock_unpaid_before(session, older_than, batch)
+        if not unpaid:
+            return 0
+        now = await repository.now(session)
+        returned: list[StockChange] = []
+        for order in unpaid:
+            await apply_transition(session, cache, order, OrderStatus.cancelled, Actor.system, now, return_stock=False)
+            returned.extend(stock_to_return(order, OrderStatus.cancelled))
+        await catalog.release_stock(session, cache, returned)
+        return len(unpaid)
+
+    async def _refund(self, session: AsyncSession, cache: Cache, order: Order, actor: Actor) -> schemas.Order:
+        check_transition(order, OrderStatus.refunded)
+        await refund_payment(session, order)
+        await apply_transition(session, cache, order, OrderStatus.refunded, actor, await repository.now(session))
+        return present_order(order)
+
+    async def _locked(self, session: AsyncSession, order_id: uuid.UUID, owner: uuid.UUID | None) -> Order:
+        order = await repository.get_order(session, order_id, user_id=owner, lock=True)
+        if order is None:
+            raise OrderNotFound()
+        return order
+
+
+def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
+    values = decode_cursor(cursor, {"c", "i"})
+    try:
+        created_at, order_id = datetime.fromisoformat(str(values["c"])), uuid.UUID(str(values["i"]))
+    except ValueError:
+        raise invalid_cursor() from None
+    if created_at.tzinfo is None:
+        raise invalid_cursor()
+    return created_at, order_id
+
+
+orders = OrderService()

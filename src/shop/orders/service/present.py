@@ -1,0 +1,86 @@
+"""How an order is shown: its API view, and the payload of its `order.*` outbox events."""
+
+from typing import Any
+
+from shop.core.schemas import Money
+from shop.emails import events
+from shop.orders import schemas
+from shop.orders.models import Order
+
+
+def money(amount: int, currency: str) -> Money:
+    return Money(amount=amount, currency=currency)
+
+
+def present_order(order: Order) -> schemas.Order:
+    """The API view; `order.lines` and `order.history` must be loaded."""
+    currency = order.currency
+    tracking = (
+        schemas.Tracking(carrier=order.carrier, tracking_number=order.tracking_number)
+        if order.carrier is not None and order.tracking_number is not None
+        else None
+    )
+    return schemas.Order(
+        id=order.id,
+        number=order.number,
+        status=order.status,
+        items=[
+            schemas.OrderItem(
+                variant_id=line.variant_id,
+                sku=line.sku,
+                name=line.name,
+                unit_price=money(line.unit_price_amount, currency),
+                quantity=line.quantity,
+                line_total=money(line.unit_price_amount * line.quantity, currency),
+            )
+            for line in order.lines
+        ],
+        subtotal=money(order.subtotal_amount, currency),
+        shipping_total=money(order.shipping_amount, currency),
+        total=money(order.total_amount, currency),
+        currency=currency,
+        shipping_address=schemas.Address.model_validate(order.shipping_address),
+        email=order.email,
+        tracking=tracking,
+        history=[
+            schemas.HistoryEntry(status=change.status, at=change.at, actor_role=change.actor_role)
+            for change in order.history
+        ],
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+        paid_at=order.paid_at,
+        cancelled_at=order.cancelled_at,
+    )
+
+
+def notice(order: Order) -> dict[str, Any]:
+    """The payload every `order.*` event carries (`shop.emails.events.OrderNotice`)."""
+
+    def amount(value: int) -> events.Amount:
+        return events.Amount(amount=value, currency=order.currency)
+
+    tracking = (
+        events.Tracking(carrier=order.carrier, tracking_number=order.tracking_number)
+        if order.carrier is not None and order.tracking_number is not None
+        else None
+    )
+    payload = events.OrderNotice(
+        order_id=order.id,
+        number=order.number,
+        email=order.email,
+        status=order.status.value,
+        items=[
+            events.OrderLine(
+                sku=line.sku,
+                name=line.name,
+                quantity=line.quantity,
+                line_total=amount(line.unit_price_amount * line.quantity),
+            )
+            for line in order.lines
+        ],
+        subtotal=amount(order.subtotal_amount),
+        shipping_total=amount(order.shipping_amount),
+        total=amount(order.total_amount),
+        tracking=tracking,
+    )
+    return payload.model_dump(mode="json")

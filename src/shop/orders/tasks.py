@@ -1,0 +1,33 @@
+"""Scheduled work of the orders: cancelling orders left unpaid too long."""
+
+from datetime import timedelta
+
+import structlog
+
+from shop.core.db import unit_of_work
+from shop.core.resources import Resources
+from shop.core.tasks import periodic
+from shop.orders.service import orders
+
+log = structlog.get_logger()
+
+EXPIRY_BATCH_SIZE = 100
+
+
+@periodic("orders.expire_unpaid", every=timedelta(minutes=1))
+async def expire_unpaid(resources: Resources) -> int:
+    """Cancel every `pending_payment` order older than SHOP_PAYMENT_TIMEOUT_MINUTES, returning its stock.
+
+    One transaction per batch: a crash loses at most one batch's work, which the next run redoes.
+    """
+    timeout = timedelta(minutes=resources.settings.payment_timeout_minutes)
+    total = 0
+    while True:
+        async with unit_of_work(resources.database) as session:
+            cancelled = await orders.expire_unpaid(session, resources.cache, timeout, EXPIRY_BATCH_SIZE)
+        total += cancelled
+        if cancelled < EXPIRY_BATCH_SIZE:
+            break
+    if total:
+        log.info("orders.expired", count=total)
+    return total

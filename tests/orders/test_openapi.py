@@ -1,0 +1,57 @@
+"""/openapi.json documents the cart, order and payment routes: descriptions, keys and errors."""
+
+from typing import Any
+
+import httpx
+import pytest
+
+# (method, path) → (takes Idempotency-Key, error statuses)
+ROUTES: dict[tuple[str, str], tuple[bool, set[str]]] = {
+    ("get", "/api/v1/cart"): (False, {"401", "422"}),
+    ("put", "/api/v1/cart/items/{variant_id}"): (False, {"401", "422"}),
+    ("delete", "/api/v1/cart/items/{variant_id}"): (False, {"401", "422"}),
+    ("delete", "/api/v1/cart"): (False, {"401", "422"}),
+    ("post", "/api/v1/orders"): (True, {"400", "401", "409", "422"}),
+    ("get", "/api/v1/orders"): (False, {"401", "422"}),
+    ("get", "/api/v1/orders/{order_id}"): (False, {"401", "404", "422"}),
+    ("post", "/api/v1/orders/{order_id}/pay"): (True, {"400", "401", "402", "404", "409", "422", "502"}),
+    ("post", "/api/v1/orders/{order_id}/cancel"): (True, {"400", "401", "404", "409", "422", "502"}),
+    ("get", "/api/v1/admin/orders"): (False, {"401", "403", "422"}),
+    ("get", "/api/v1/admin/orders/{order_id}"): (False, {"401", "403", "404", "422"}),
+    ("post", "/api/v1/admin/orders/{order_id}/ship"): (True, {"400", "401", "403", "404", "409", "422"}),
+    ("post", "/api/v1/admin/orders/{order_id}/deliver"): (True, {"400", "401", "403", "404", "409", "422"}),
+    ("post", "/api/v1/admin/orders/{order_id}/refund"): (True, {"400", "401", "403", "404", "409", "422", "502"}),
+    ("post", "/api/v1/admin/orders/{order_id}/cancel"): (True, {"400", "401", "403", "404", "409", "422", "502"}),
+    ("post", "/api/v1/payments/webhook"): (False, {"400", "422"}),
+}
+
+
+@pytest.fixture
+async def spec(client: httpx.AsyncClient) -> dict[str, Any]:
+    document: dict[str, Any] = (await client.get("/openapi.json")).json()
+    return document
+
+
+@pytest.mark.parametrize(("method", "path"), list(ROUTES))
+def test_every_route_is_described_with_its_errors(spec: dict[str, Any], method: str, path: str) -> None:
+    idempotent, errors = ROUTES[(method, path)]
+    operation = spec["paths"][path][method]
+    assert operation.get("description")
+    headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+    assert ("Idempotency-Key" in headers) is idempotent
+    assert {code for code in operation["responses"] if code.startswith(("4", "5"))} == errors
+
+
+def test_the_order_and_cart_shapes(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    assert set(schemas["Order"]["properties"]) == {
+        "id", "number", "status", "items", "subtotal", "shipping_total", "total", "currency",
+        "shipping_address", "email", "tracking", "history", "created_at", "updated_at", "paid_at",
+        "cancelled_at",
+    }  # fmt: skip
+    assert set(schemas["Cart"]["properties"]) == {"items", "subtotal", "item_count"}
+    assert set(schemas["CartLine"]["properties"]) == {
+        "variant_id", "sku", "name", "unit_price", "quantity", "line_total", "available",
+    }  # fmt: skip
+    assert set(schemas["OrderCreate"]["properties"]) == {"shipping_address", "items"}
+    assert schemas["OrderCreate"]["additionalProperties"] is False
