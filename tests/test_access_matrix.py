@@ -50,6 +50,23 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("post", "/api/v1/admin/variants/{variant_id}/stock"): Access.staff,
     ("post", "/api/v1/admin/products/import"): Access.staff,
     ("get", "/api/v1/admin/jobs/{job_id}"): Access.staff,
+    ("get", "/api/v1/cart"): Access.user,
+    ("delete", "/api/v1/cart"): Access.user,
+    ("put", "/api/v1/cart/items/{variant_id}"): Access.user,
+    ("delete", "/api/v1/cart/items/{variant_id}"): Access.user,
+    ("post", "/api/v1/orders"): Access.user,
+    ("get", "/api/v1/orders"): Access.user,
+    ("get", "/api/v1/orders/{order_id}"): Access.user,
+    ("post", "/api/v1/orders/{order_id}/pay"): Access.user,
+    ("post", "/api/v1/orders/{order_id}/cancel"): Access.user,
+    ("get", "/api/v1/admin/orders"): Access.staff,
+    ("get", "/api/v1/admin/orders/{order_id}"): Access.staff,
+    ("post", "/api/v1/admin/orders/{order_id}/ship"): Access.staff,
+    ("post", "/api/v1/admin/orders/{order_id}/deliver"): Access.staff,
+    ("post", "/api/v1/admin/orders/{order_id}/refund"): Access.staff,
+    ("post", "/api/v1/admin/orders/{order_id}/cancel"): Access.staff,
+    # Authenticated by its HMAC signature, not by a user's token.
+    ("post", "/api/v1/payments/webhook"): Access.public,
 }
 
 
