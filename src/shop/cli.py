@@ -63,6 +63,7 @@ def serve(
     settings = _settings()
     settings.require_database_url()
     settings.require_redis_url()
+    _check_payment_provider(settings)
     configure_logging(settings)
     multiproc_dir = _prepare_multiprocess_metrics() if workers > 1 else None
     try:
@@ -84,6 +85,13 @@ def serve(
     finally:
         if multiproc_dir is not None:
             shutil.rmtree(multiproc_dir, ignore_errors=True)
+
+
+def _check_payment_provider(settings: Settings) -> None:
+    """An unknown provider stops start-up with one line, not the first payment with a 500."""
+    from shop.orders.providers import get_provider
+
+    get_provider(settings.effective_payment_provider)
 
 
 def _prepare_multiprocess_metrics() -> str | None:

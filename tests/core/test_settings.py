@@ -87,3 +87,14 @@ def test_the_server_refuses_to_start_in_prod_without_a_secret(tmp_path: Path) ->
     )
     assert result.returncode == 2
     assert result.stderr.strip() == "shop: configuration error: SHOP_SECRET_KEY is required when SHOP_ENV=prod"
+
+
+def test_the_server_refuses_an_unknown_payment_provider(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOP_")}
+    env.update({f"SHOP_{k.upper()}": v for k, v in PROD.items() if not k.startswith("_")})
+    env["SHOP_PAYMENT_PROVIDER"] = "stripe-ish"
+    result = subprocess.run(
+        [sys.executable, "-m", "shop.cli", "serve"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == "shop: configuration error: SHOP_PAYMENT_PROVIDER: unknown provider 'stripe-ish'"

@@ -16,15 +16,15 @@ from shop.users.dependencies import CurrentUser, get_current_user
 IdempotencyKey = Depends(idempotency_guard(get_current_user))
 
 
-def get_actor(user: CurrentUser) -> Actor:
+async def get_actor(user: CurrentUser) -> Actor:
     return Actor(user.role.value)
 
 
-def get_buyer(user: CurrentUser) -> Buyer:
+async def get_buyer(user: CurrentUser) -> Buyer:
     return Buyer(user_id=user.id, email=user.email, actor=Actor(user.role.value))
 
 
-def get_payment_provider(settings: SettingsDep) -> PaymentProvider:
+async def get_payment_provider(settings: SettingsDep) -> PaymentProvider:
     return get_provider(settings.effective_payment_provider)
 
 
