@@ -14,6 +14,7 @@ from sqlalchemy import insert, text
 from shop.core.config import Settings
 from shop.core.db import Database, new_id, unit_of_work
 from shop.core.security import Role
+from shop.products import repository
 from shop.products.models import Category, Product, Variant
 from shop.users.models import User
 from shop.users.passwords import hash_password
@@ -103,12 +104,7 @@ async def _products(
             await session.execute(insert(Product), products)
             await session.execute(insert(Variant), variants)
     async with unit_of_work(database) as session:
-        await session.execute(
-            text(
-                "UPDATE product p SET price_sort = v.lowest FROM (SELECT product_id, min(price_amount) AS lowest "
-                "FROM variant WHERE is_active GROUP BY product_id) v WHERE v.product_id = p.id"
-            )
-        )
+        await repository.refresh_price_sort(session, *ids)
     return ids
 
 

@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Row, bindparam, exists, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, ScalarSelect, bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -94,13 +94,20 @@ async def get_variant(session: AsyncSession, variant_id: uuid.UUID, *, lock: boo
     return await session.scalar(statement)
 
 
-async def refresh_price_sort(session: AsyncSession, product_id: uuid.UUID) -> None:
-    lowest = (
-        select(func.coalesce(func.min(Variant.price_amount), NO_PRICE))
-        .where(Variant.product_id == product_id, Variant.is_active.is_(True))
-        .scalar_subquery()
+def _has_active_variant() -> tuple[ColumnElement[bool], ...]:
+    """Correlated to the product being updated."""
+    return (Variant.product_id == Product.id, Variant.is_active.is_(True))
+
+
+def _lowest_active_price() -> ScalarSelect[int]:
+    return (
+        select(func.coalesce(func.min(Variant.price_amount), NO_PRICE)).where(*_has_active_variant()).scalar_subquery()
     )
-    await session.execute(update(Product).where(Product.id == product_id).values(price_sort=lowest))
+
+
+async def refresh_price_sort(session: AsyncSession, *product_ids: uuid.UUID) -> None:
+    """Each product's price sort: its lowest active variant price (NO_PRICE when none)."""
+    await session.execute(update(Product).where(Product.id.in_(product_ids)).values(price_sort=_lowest_active_price()))
 
 
 async def add_to_stock(session: AsyncSession, variant_id: uuid.UUID, delta: int) -> int | None:
@@ -243,12 +250,14 @@ async def refresh_products(session: AsyncSession, product_ids: Collection[uuid.U
     """After bulk variant changes: each product's price sort, and visible exactly when a variant is active."""
     if not product_ids:
         return
-    active = (Variant.product_id == Product.id, Variant.is_active.is_(True))
-    lowest = select(func.coalesce(func.min(Variant.price_amount), NO_PRICE)).where(*active).scalar_subquery()
     await session.execute(
         update(Product)
         .where(Product.id.in_(product_ids))
-        .values(price_sort=lowest, is_active=exists().where(*active), updated_at=func.now())
+        .values(
+            price_sort=_lowest_active_price(),
+            is_active=exists().where(*_has_active_variant()),
+            updated_at=func.now(),
+        )
     )
 
 
