@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shop.core.config import LogFormat, Settings
 from shop.core.errors import problem_response
 
-REQUEST_ID_HEADER = "x-request-id"
+REQUEST_ID_HEADER = b"x-request-id"
 # A client-supplied id is echoed only when it is short and printable, so it cannot forge log lines.
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
 
@@ -72,7 +72,7 @@ def configure_logging(settings: Settings) -> None:
 
 def request_id_from(scope: Scope) -> str:
     for name, value in scope["headers"]:
-        if name == b"x-request-id":
+        if name == REQUEST_ID_HEADER:
             candidate: str = value.decode("latin-1")
             if _VALID_REQUEST_ID.match(candidate):
                 return candidate
@@ -98,7 +98,7 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id, method=scope["method"])
-        header = (b"x-request-id", request_id.encode("latin-1"))
+        header = (REQUEST_ID_HEADER, request_id.encode("latin-1"))
         started = False
         status = 500
         start = time.perf_counter()
