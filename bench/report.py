@@ -1,12 +1,16 @@
 """docs/performance.md and its chart, from one benchmark run."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 
-class Row(Protocol):
+@dataclass(frozen=True)
+class Result:
+    """One target under one scenario."""
+
     target: str
     scenario: str
     requests_per_second: float
@@ -32,7 +36,7 @@ RATIOS = [
 ]
 
 
-def write(output: Path, results: Sequence[Row], options: dict[str, Any], machine: str) -> None:
+def write(output: Path, results: Sequence[Result], options: dict[str, Any], machine: str) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     chart = output.with_suffix(".png")
     _chart(chart, results)
@@ -64,7 +68,7 @@ def write(output: Path, results: Sequence[Row], options: dict[str, Any], machine
     output.write_text("\n".join(lines) + "\n")
 
 
-def _chart(path: Path, results: Sequence[Row]) -> None:
+def _chart(path: Path, results: Sequence[Result]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")

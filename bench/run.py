@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -26,6 +26,7 @@ import psutil
 from redis import Redis
 
 from bench import report
+from bench.report import Result
 from bench.seed import seed
 from shop.core import migrations
 from shop.core.config import load_settings
@@ -35,19 +36,6 @@ ROOT = Path(__file__).resolve().parents[1]
 LUA = ROOT / "bench" / "lua"
 BENCH_DATABASE = "shop_bench"
 SECRET = "bench-secret-key-0123456789-0123456789-abcdef"
-
-
-@dataclass
-class Result:
-    target: str
-    scenario: str
-    requests_per_second: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
-    rss_mb_per_worker: float
-    generator_cpu_s: float
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 def main() -> None:
