@@ -18,10 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core import idempotency
 from shop.core.db import commit, rollback
-from shop.core.deps import SESSION_STATE_KEY
+from shop.core.deps import SESSION_STATE_KEY, resources_of
 from shop.core.errors import ShopError, UnsupportedMediaType, render_error
 from shop.core.logging import bind_log_context, route_template
-from shop.core.resources import Resources
 
 log = structlog.get_logger()
 
@@ -100,7 +99,7 @@ async def _store_and_commit(
     request: Request, session: AsyncSession | None, claim: idempotency.Claim, response: Response
 ) -> None:
     if session is None:
-        async with _resources(request).database.sessionmaker() as own:
+        async with resources_of(request).database.sessionmaker() as own:
             await _store_and_commit(request, own, claim, response)
         return
     try:
@@ -114,15 +113,10 @@ async def _store_and_commit(
 async def _give_back(request: Request, claim: idempotency.Claim) -> None:
     idempotency.forget_claim(request)
     try:
-        await idempotency.release(_resources(request).database, claim)
+        await idempotency.release(resources_of(request).database, claim)
     except Exception as exc:
         # The claim's lease frees the key soon anyway.
         log.warning("idempotency.release_failed", error=type(exc).__name__)
-
-
-def _resources(request: Request) -> Resources:
-    resources: Resources = request.app.state.resources
-    return resources
 
 
 def _session_of(request: Request) -> AsyncSession | None:
