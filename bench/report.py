@@ -19,6 +19,11 @@ class Result:
     errors: int
     rss_mb_per_worker: float
     generator_cpu_s: float
+    # The p99 when the same scenario is paced at half the rate it reached (None: not paced).
+    p99_at_half_ms: float | None = None
+    # Scenarios that place orders: orders placed per second, and checkouts that found a variant sold out.
+    created_per_second: float | None = None
+    sold_out: int = 0
 
 
 # (shop scenario, baseline target, baseline scenario, what the ratio means)
@@ -36,7 +41,7 @@ RATIOS = [
 ]
 
 
-def write(output: Path, results: Sequence[Result], options: dict[str, Any], machine: str) -> None:
+def write(output: Path, results: Sequence[Result], options: dict[str, Any], machine: str, oversold: int) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     chart = output.with_suffix(".png")
     _chart(chart, results)
@@ -52,14 +57,22 @@ def write(output: Path, results: Sequence[Result], options: dict[str, Any], mach
         "",
         f"![requests per second]({chart.name})",
         "",
-        "| target | scenario | req/s | p50 ms | p99 ms | errors | RSS/worker MB | wrk CPU s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| target | scenario | req/s | p50 ms | p99 ms | p99 ms at half rate | orders/s | sold out (409) "
+        "| errors | RSS/worker MB | wrk CPU s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
+        half = f"{r.p99_at_half_ms:.1f}" if r.p99_at_half_ms is not None else ""
+        orders = f"{r.created_per_second:,.0f}" if r.created_per_second is not None else ""
         lines.append(
             f"| {r.target} | {r.scenario} | {r.requests_per_second:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
-            f"{r.errors} | {r.rss_mb_per_worker:.0f} | {r.generator_cpu_s:.1f} |"
+            f"{half} | {orders} | {r.sold_out} | {r.errors} | {r.rss_mb_per_worker:.0f} | {r.generator_cpu_s:.1f} |"
         )
+    lines += [
+        "",
+        f"Units oversold or unaccounted for after every order scenario: **{oversold}** "
+        "(every unit the stock lost is on an order line, checked in the database after the run).",
+    ]
     lines += ["", "## Ratios", "", "| comparison | ratio |", "|---|---:|"]
     for scenario, target, baseline_scenario, label in RATIOS:
         shop, base = by_key.get(("shop", scenario)), by_key.get((target, baseline_scenario))

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -28,6 +29,7 @@ from redis import Redis
 from bench import report
 from bench.report import Result
 from bench.seed import seed
+from bench.stock import audit, remember_seeded_stock
 from shop.core import migrations
 from shop.core.config import load_settings
 from shop.core.embedded import EmbeddedPostgres, EmbeddedValkey, drop_database, ensure_database
@@ -36,6 +38,12 @@ ROOT = Path(__file__).resolve().parents[1]
 LUA = ROOT / "bench" / "lua"
 BENCH_DATABASE = "shop_bench"
 SECRET = "bench-secret-key-0123456789-0123456789-abcdef"
+# The customers' tokens are made once by the seed and must outlive the whole run.
+TOKEN_MINUTES = 24 * 60
+# Scenarios measured on the shop at full load, then paced at half that rate for the latency.
+SHOP_SCENARIOS = ("detail_hot", "listing", "search", "checkout", "mixed")
+# Statuses that are answers, not errors: 409 is a checkout that found its variant sold out.
+EXPECTED_STATUSES = {"status_200", "status_201", "status_409"}
 
 
 def main() -> None:
@@ -53,12 +61,21 @@ def main() -> None:
         server_url, redis_url = stack.enter_context(services(work))
         database_url = fresh_database(server_url)
         settings = load_settings(
-            _env_file=None, env="test", database_url=database_url, redis_url=redis_url, secret_key=SECRET
+            _env_file=None,
+            env="test",
+            database_url=database_url,
+            redis_url=redis_url,
+            secret_key=SECRET,
+            access_token_minutes=TOKEN_MINUTES,
         )
         asyncio.run(seed(settings, work, products=args.products))
+        dsn = asyncpg_dsn(database_url)
+        asyncio.run(remember_seeded_stock(dsn))
         results = run_all(args, work, database_url, redis_url)
+        orders, units, oversold = asyncio.run(audit(dsn))
+        print(f"bench: {orders} orders, {units} units ordered, {oversold} units oversold or unaccounted for")
         asyncio.run(drop_database(server_url, BENCH_DATABASE))
-    report.write(args.output, results, vars(args), machine_description())
+    report.write(args.output, results, vars(args), machine_description(), oversold=oversold)
     print(f"bench: wrote {args.output}")
 
 
@@ -69,8 +86,8 @@ def run_all(args: argparse.Namespace, work: Path, database_url: str, redis_url: 
         product_json = httpx.get(f"{shop.base}/api/v1/products/{first_id(work)}").content
         (work / "product.json").write_bytes(product_json)
         warm_up(shop.base, env)
-        for scenario in ("detail_hot", "listing", "search"):
-            results.append(load(shop, "shop", scenario, env, args, "/api/v1/products/"))
+        for scenario in SHOP_SCENARIOS:
+            results.append(load(shop, "shop", scenario, env, args, "/api/v1/products/", paced=True))
         Redis.from_url(redis_url).flushdb()
         results.append(load(shop, "shop", "detail_cold", env, args, "/api/v1/products/", cold=True))
     populate_redis_copies(work, redis_url)
@@ -146,13 +163,18 @@ def bench_env(work: Path, database_url: str, redis_url: str) -> dict[str, str]:
         SHOP_EMAIL_FROM="shop@example.com",
         SHOP_DATA_DIR=str(work / "data"),
         BENCH_DATABASE_URL=database_url,
-        BENCH_ASYNCPG_DSN=database_url.replace("postgresql+asyncpg://", "postgresql://"),
+        SHOP_ACCESS_TOKEN_MINUTES=str(TOKEN_MINUTES),
+        BENCH_ASYNCPG_DSN=asyncpg_dsn(database_url),
         BENCH_REDIS_URL=redis_url,
         BENCH_DATA_DIR=str(work),
         BENCH_LUA_DIR=str(LUA),
         PYTHONPATH=str(ROOT),
     )
     return env
+
+
+def asyncpg_dsn(database_url: str) -> str:
+    return database_url.replace("postgresql+asyncpg://", "postgresql://")
 
 
 def first_id(work: Path) -> str:
@@ -240,28 +262,48 @@ def load(
     args: argparse.Namespace,
     prefix: str,
     cold: bool = False,
+    paced: bool = False,
 ) -> Result:
+    """One scenario at full load; with `paced`, again at half the rate it reached, for the p99 there."""
     # A cold run stops before the threads have walked their share of the catalog.
     duration = min(args.duration, 5) if cold else args.duration
+    scenario_env = {**env, "BENCH_PATH_PREFIX": prefix, "BENCH_CONNECTIONS": str(args.connections)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    summary = wrk(server.base, scenario, {**env, "BENCH_PATH_PREFIX": prefix}, duration, args.connections)
+    summary = wrk(server.base, scenario, scenario_env, duration, args.connections)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    errors = sum(summary[k] for k in ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts"))
+    seconds = summary["duration_us"] / 1e6
+    statuses: dict[str, int] = summary["statuses"]
+    sockets = sum(summary[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts"))
+    if statuses:
+        errors = sockets + sum(count for status, count in statuses.items() if status not in EXPECTED_STATUSES)
+    else:
+        errors = sockets + summary["status_errors"]
+    rate = summary["requests"] / seconds
+    half_p99_ms = None
+    if paced:
+        half = wrk(server.base, scenario, {**scenario_env, "BENCH_RATE": str(rate / 2)}, duration, args.connections)
+        half_p99_ms = half["p99_us"] / 1000
     result = Result(
         target=target,
         scenario=scenario,
-        requests_per_second=summary["requests"] / (summary["duration_us"] / 1e6),
+        requests_per_second=rate,
         p50_ms=summary["p50_us"] / 1000,
         p99_ms=summary["p99_us"] / 1000,
         errors=errors,
         rss_mb_per_worker=server.worker_rss_mb(),
         generator_cpu_s=(after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+        p99_at_half_ms=half_p99_ms,
+        created_per_second=statuses.get("status_201", 0) / seconds if statuses else None,
+        sold_out=statuses.get("status_409", 0),
     )
-    print(f"bench: {target:<24} {scenario:<12} {result.requests_per_second:9.0f} req/s  p99 {result.p99_ms:6.1f} ms")
+    half_text = f"  p99 at half {half_p99_ms:6.1f} ms" if half_p99_ms is not None else ""
+    print(
+        f"bench: {target:<24} {scenario:<12} {rate:9.0f} req/s  p99 {result.p99_ms:6.1f} ms{half_text}  errors {errors}"
+    )
     return result
 
 
-def wrk(base: str, scenario: str, env: dict[str, str], duration: int, connections: int) -> dict[str, int]:
+def wrk(base: str, scenario: str, env: dict[str, str], duration: int, connections: int) -> dict[str, Any]:
     command = [
         "wrk",
         "-t2",
@@ -274,7 +316,7 @@ def wrk(base: str, scenario: str, env: dict[str, str], duration: int, connection
     ]
     output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
     line = [row for row in output.splitlines() if row.startswith("{")][-1]
-    summary: dict[str, int] = json.loads(line)
+    summary: dict[str, Any] = json.loads(line)
     return summary
 
 

@@ -33,7 +33,7 @@ async def seed(settings: Settings, data_dir: Path, products: int = 10_000, custo
     database = Database(settings)
     try:
         categories = await _categories(database)
-        product_ids = await _products(database, rng, categories, products)
+        product_ids, variant_ids = await _products(database, rng, categories, products)
         tokens = await _customers(database, settings, customers)
         # Measure the tables as autovacuum would leave them, not full of the seed's dead rows.
         async with database.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
@@ -42,6 +42,7 @@ async def seed(settings: Settings, data_dir: Path, products: int = 10_000, custo
         await database.dispose()
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "product_ids.txt").write_text("\n".join(str(i) for i in product_ids) + "\n")
+    (data_dir / "variant_ids.txt").write_text("\n".join(str(i) for i in variant_ids) + "\n")
     (data_dir / "category_slugs.txt").write_text("\n".join(slug for _, slug in categories) + "\n")
     queries = [f"{a}+{n}" for a in ADJECTIVES for n in NOUNS] + MATERIALS + ["jaket", "sneakr", "hoody"]
     (data_dir / "search_queries.txt").write_text("\n".join(queries) + "\n")
@@ -66,9 +67,10 @@ async def _categories(database: Database) -> list[tuple[uuid.UUID, str]]:
 
 async def _products(
     database: Database, rng: random.Random, categories: list[tuple[uuid.UUID, str]], count: int
-) -> list[uuid.UUID]:
+) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+    """The products, and the variants a buyer can order (some run out under checkout load)."""
     start = datetime.now(UTC) - timedelta(days=365)
-    ids = []
+    ids, orderable = [], []
     for offset in range(0, count, BATCH):
         products, variants = [], []
         for index in range(offset, min(offset + BATCH, count)):
@@ -89,14 +91,17 @@ async def _products(
             )
             base = rng.randrange(1500, 12000, 100)
             for number, size in enumerate(SIZES):
+                variant_id, stock = new_id(), rng.choice([0, 5, 20, 100, 1000])
+                if stock:
+                    orderable.append(variant_id)
                 variants.append(
                     {
-                        "id": new_id(),
+                        "id": variant_id,
                         "product_id": product_id,
                         "sku": f"B{index:06d}-{size}",
                         "name": size,
                         "price_amount": base + number * 200,
-                        "stock": rng.choice([0, 5, 20, 100, 1000]),
+                        "stock": stock,
                         "attributes": {"size": size},
                     }
                 )
@@ -105,7 +110,7 @@ async def _products(
             await session.execute(insert(Variant), variants)
     async with unit_of_work(database) as session:
         await repository.refresh_price_sort(session, *ids)
-    return ids
+    return ids, orderable
 
 
 async def _customers(database: Database, settings: Settings, count: int) -> list[str]:

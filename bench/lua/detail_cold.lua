@@ -3,15 +3,12 @@
 local common = dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
 local prefix = os.getenv("BENCH_PATH_PREFIX")
 local ids = common.lines("product_ids.txt")
-local threads = 0
 local position
 
-setup = function(thread)
-  thread:set("slot", threads)
-  threads = threads + 1
-end
+setup, delay = common.setup, common.delay
 
 init = function()
+  common.init()
   position = slot * 100000
 end
 

@@ -10,4 +10,5 @@ request = function()
   return wrk.format("GET", prefix .. ids[(n % hot) + 1])
 end
 
+setup, init, delay = common.setup, common.init, common.delay
 done = common.report

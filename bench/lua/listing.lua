@@ -15,4 +15,5 @@ request = function()
   return wrk.format("GET", string.format(shapes[(n % #shapes) + 1], category))
 end
 
+setup, init, delay = common.setup, common.init, common.delay
 done = common.report

@@ -8,4 +8,5 @@ request = function()
   return wrk.format("GET", "/api/v1/products?limit=20&q=" .. queries[(n % #queries) + 1])
 end
 
+setup, init, delay = common.setup, common.init, common.delay
 done = common.report
