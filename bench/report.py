@@ -38,10 +38,24 @@ RATIOS = [
         "detail, cache miss ÷ raw asyncpg, same SQL (target ≥ 0.7)",
     ),
     ("detail_cold", "seed-style", "detail_cold", "detail, cache miss ÷ seed-style"),
+    (
+        "category_page",
+        "FastAPI + raw asyncpg",
+        "category_page",
+        "category page ÷ raw asyncpg, same SQL (target ≥ 0.7)",
+    ),
+    ("search", "FastAPI + raw asyncpg", "search", "search ÷ raw asyncpg, same SQL"),
 ]
 
 
-def write(output: Path, results: Sequence[Result], options: dict[str, Any], machine: str, oversold: int) -> None:
+def write(
+    output: Path,
+    results: Sequence[Result],
+    options: dict[str, Any],
+    machine: str,
+    oversold: int,
+    soak_rss: Sequence[float],
+) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     chart = output.with_suffix(".png")
     _chart(chart, results)
@@ -73,6 +87,14 @@ def write(output: Path, results: Sequence[Result], options: dict[str, Any], mach
         f"Units oversold or unaccounted for after every order scenario: **{oversold}** "
         "(every unit the stock lost is on an order line, checked in the database after the run).",
     ]
+    if len(soak_rss) > 1:
+        series = ", ".join(f"{mb:.0f}" for mb in soak_rss)
+        lines += [
+            "",
+            f"Leak check: the mixed session for {len(soak_rss) - 1} minutes; the largest worker's RSS in MB at the "
+            f"start and after each minute: {series} (growth {soak_rss[-1] - soak_rss[1]:+.0f} MB after the first "
+            "minute, which fills the caches and pools).",
+        ]
     lines += ["", "## Ratios", "", "| comparison | ratio |", "|---|---:|"]
     for scenario, target, baseline_scenario, label in RATIOS:
         shop, base = by_key.get(("shop", scenario)), by_key.get((target, baseline_scenario))

@@ -40,8 +40,16 @@ BENCH_DATABASE = "shop_bench"
 SECRET = "bench-secret-key-0123456789-0123456789-abcdef"
 # The customers' tokens are made once by the seed and must outlive the whole run.
 TOKEN_MINUTES = 24 * 60
-# Scenarios measured on the shop at full load, then paced at half that rate for the latency.
-SHOP_SCENARIOS = ("detail_hot", "listing", "search", "checkout", "mixed")
+# Scenarios measured on the shop at full load, then paced at half that rate for the latency,
+# with the path prefix their load script puts before what it asks for.
+SHOP_SCENARIOS = {
+    "detail_hot": "/api/v1/products/",
+    "listing": "",
+    "category_page": "/api/v1/products?",
+    "search": "/api/v1/products?",
+    "checkout": "",
+    "mixed": "",
+}
 # Statuses that are answers, not errors: 409 is a checkout that found its variant sold out.
 EXPECTED_STATUSES = {"status_200", "status_201", "status_409"}
 
@@ -52,6 +60,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2, help="server processes of every target")
     parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--soak-minutes", type=int, default=10, help="mixed load for the leak check (0: none)")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "performance.md")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -71,25 +80,30 @@ def main() -> None:
         asyncio.run(seed(settings, work, products=args.products))
         dsn = asyncpg_dsn(database_url)
         asyncio.run(remember_seeded_stock(dsn))
-        results = run_all(args, work, database_url, redis_url)
+        results, soak_rss = run_all(args, work, database_url, redis_url)
         orders, units, oversold = asyncio.run(audit(dsn))
         print(f"bench: {orders} orders, {units} units ordered, {oversold} units oversold or unaccounted for")
         asyncio.run(drop_database(server_url, BENCH_DATABASE))
-    report.write(args.output, results, vars(args), machine_description(), oversold=oversold)
+    report.write(args.output, results, vars(args), machine_description(), oversold=oversold, soak_rss=soak_rss)
     print(f"bench: wrote {args.output}")
 
 
-def run_all(args: argparse.Namespace, work: Path, database_url: str, redis_url: str) -> list[Result]:
+def run_all(
+    args: argparse.Namespace, work: Path, database_url: str, redis_url: str
+) -> tuple[list[Result], list[float]]:
+    """Every scenario's result, and the worker RSS (MB) after each minute of the soak."""
     env = bench_env(work, database_url, redis_url)
     results = []
+    soak_rss = []
     with serve_shop(env, args.workers) as shop:
         product_json = httpx.get(f"{shop.base}/api/v1/products/{first_id(work)}").content
         (work / "product.json").write_bytes(product_json)
         warm_up(shop.base, env)
-        for scenario in SHOP_SCENARIOS:
-            results.append(load(shop, "shop", scenario, env, args, "/api/v1/products/", paced=True))
+        for scenario, prefix in SHOP_SCENARIOS.items():
+            results.append(load(shop, "shop", scenario, env, args, prefix, paced=True))
         Redis.from_url(redis_url).flushdb()
         results.append(load(shop, "shop", "detail_cold", env, args, "/api/v1/products/", cold=True))
+        soak_rss = soak(shop, env, args)
     populate_redis_copies(work, redis_url)
     env["BENCH_PRODUCT_JSON"] = str(work / "product.json")
     with serve_app("bench.apps.bare:app", env, args.workers) as bare:
@@ -97,10 +111,12 @@ def run_all(args: argparse.Namespace, work: Path, database_url: str, redis_url: 
     with serve_app("bench.apps.minimal:app", env, args.workers) as minimal:
         results.append(load(minimal, "FastAPI + Redis GET", "detail_hot", env, args, "/redis/"))
         results.append(load(minimal, "FastAPI + raw asyncpg", "detail_cold", env, args, "/sql/", cold=True))
+        results.append(load(minimal, "FastAPI + raw asyncpg", "category_page", env, args, "/listing?"))
+        results.append(load(minimal, "FastAPI + raw asyncpg", "search", env, args, "/search?"))
     with serve_app("bench.apps.seed_style:app", env, args.workers) as seed_style:
         results.append(load(seed_style, "seed-style", "detail_hot", env, args, "/products/"))
         results.append(load(seed_style, "seed-style", "detail_cold", env, args, "/products/", cold=True))
-    return results
+    return results, soak_rss
 
 
 # -- services ---------------------------------------------------------------------------------
@@ -301,6 +317,17 @@ def load(
         f"bench: {target:<24} {scenario:<12} {rate:9.0f} req/s  p99 {result.p99_ms:6.1f} ms{half_text}  errors {errors}"
     )
     return result
+
+
+def soak(server: Server, env: dict[str, str], args: argparse.Namespace) -> list[float]:
+    """The mixed session for `--soak-minutes`, one minute at a time; a leak shows as RSS that keeps rising."""
+    rss = [server.worker_rss_mb()]
+    scenario_env = {**env, "BENCH_CONNECTIONS": str(args.connections)}
+    for minute in range(1, args.soak_minutes + 1):
+        wrk(server.base, "mixed", scenario_env, 60, args.connections)
+        rss.append(server.worker_rss_mb())
+        print(f"bench: soak minute {minute:>2}: RSS per worker {rss[-1]:.0f} MB")
+    return rss
 
 
 def wrk(base: str, scenario: str, env: dict[str, str], duration: int, connections: int) -> dict[str, Any]:

@@ -1,4 +1,8 @@
-"""What the stack allows: a minimal FastAPI app doing one Redis GET, or the detail SQL via asyncpg."""
+"""What the stack allows: a minimal FastAPI app doing one Redis GET, or the shop's SQL via raw asyncpg.
+
+The SQL is what the shop sends for the same request (read off PostgreSQL's statement log), so
+the ratio measures what the shop spends around its queries.
+"""
 
 import json
 import os
@@ -21,6 +25,33 @@ VARIANTS_SQL = """
 SELECT id, sku, name, price_amount, stock, attributes, is_active, product_id
 FROM variant WHERE product_id = ANY($1) ORDER BY created_at, id
 """
+CATEGORY_SQL = """
+WITH RECURSIVE tree(id) AS (
+  SELECT category.id FROM category WHERE category.slug = $1
+  UNION ALL SELECT category.id FROM category, tree WHERE category.parent_id = tree.id
+) SELECT tree.id FROM tree
+"""
+CATEGORY_PAGE_SQL = """
+SELECT p.id, p.slug, p.name, p.description, p.images, p.is_active, p.created_at, p.updated_at, p.price_sort,
+c.id AS category_id, c.name AS category_name, c.slug AS category_slug, c.parent_id
+FROM product p LEFT OUTER JOIN category c ON c.id = p.category_id
+WHERE p.is_active IS true AND p.archived_at IS NULL AND p.category_id = ANY($2::uuid[])
+ORDER BY p.price_sort, p.id LIMIT $1
+"""
+SEARCH_SQL = """
+SELECT p.id, p.slug, p.name, p.description, p.images, p.is_active, p.created_at, p.updated_at, p.price_sort,
+c.id AS category_id, c.name AS category_name, c.slug AS category_slug, c.parent_id,
+       CAST(ts_rank_cd(p.search, websearch_to_tsquery('english', $1)) AS FLOAT)
+         + word_similarity($1, p.name) AS rank
+FROM product p LEFT OUTER JOIN category c ON c.id = p.category_id
+WHERE p.is_active IS true AND p.archived_at IS NULL AND (
+  p.search @@ websearch_to_tsquery('english', $1)
+  OR NOT EXISTS (SELECT * FROM product p1 WHERE p1.is_active IS true AND p1.archived_at IS NULL
+                 AND p1.search @@ websearch_to_tsquery('english', $1))
+     AND $1 <% p.name)
+ORDER BY rank DESC, p.id DESC LIMIT $2
+"""
+PAGE_SIZE = 20
 state: dict[str, Any] = {}
 
 
@@ -47,8 +78,37 @@ async def from_sql(product_id: uuid.UUID) -> Response:
     async with state["pool"].acquire() as connection:
         row = await connection.fetchrow(PRODUCT_SQL, product_id)
         variants = await connection.fetch(VARIANTS_SQL, [product_id])
+    return _json(_present(row, variants))
+
+
+@app.get("/listing")
+async def category_page(category: str) -> Response:
+    async with state["pool"].acquire() as connection:
+        ids = [r["id"] for r in await connection.fetch(CATEGORY_SQL, category)]
+        rows = await connection.fetch(CATEGORY_PAGE_SQL, PAGE_SIZE + 1, ids)
+        return await _page(connection, rows)
+
+
+@app.get("/search")
+async def search(q: str) -> Response:
+    async with state["pool"].acquire() as connection:
+        rows = await connection.fetch(SEARCH_SQL, q, PAGE_SIZE + 1)
+        return await _page(connection, rows)
+
+
+async def _page(connection: asyncpg.Connection, rows: list[asyncpg.Record]) -> Response:
+    variants = await connection.fetch(VARIANTS_SQL, [r["id"] for r in rows])
+    by_product: dict[uuid.UUID, list[asyncpg.Record]] = {}
+    for v in variants:
+        by_product.setdefault(v["product_id"], []).append(v)
+    items = [_present(row, by_product.get(row["id"], [])) for row in rows[:PAGE_SIZE]]
+    cursor = f"{rows[PAGE_SIZE - 1]['id']}" if len(rows) > PAGE_SIZE else None
+    return _json({"items": items, "next_cursor": cursor})
+
+
+def _present(row: asyncpg.Record, variants: list[asyncpg.Record]) -> dict[str, Any]:
     prices = [v["price_amount"] for v in variants if v["is_active"]]
-    body = {
+    return {
         "id": str(row["id"]),
         "slug": row["slug"],
         "name": row["name"],
@@ -85,4 +145,7 @@ async def from_sql(product_id: uuid.UUID) -> Response:
         "created_at": row["created_at"].isoformat(),
         "updated_at": row["updated_at"].isoformat(),
     }
+
+
+def _json(body: object) -> Response:
     return Response(json.dumps(body, separators=(",", ":")).encode(), media_type="application/json")
