@@ -12,6 +12,7 @@ from sqlalchemy import text
 from shop.app import create_app
 from shop.core.cache import CacheKey
 from shop.core.config import Settings
+from shop.core.db import PING_AFTER_IDLE_SECONDS
 from shop.core.embedded import EmbeddedPostgres, EmbeddedValkey
 from tests.conftest import make_settings
 from tests.core.conftest import probe_router
@@ -117,6 +118,20 @@ class TestPostgresStopped:
             await asyncio.to_thread(postgres.resume)
             assert (await client.get("/health/ready")).status_code == 200
             # Pooled connections died with the server; none of them may fail a request now.
+            for index in range(5):
+                response = await client.post("/api/v1/probe/notes", json={"text": f"after-{index}"})
+                assert response.status_code == 201, response.text
+
+    async def test_connections_that_died_while_idle_are_replaced_not_handed_out(
+        self, postgres: EmbeddedPostgres, app_on_postgres: FastAPI
+    ) -> None:
+        async with client_for(app_on_postgres) as client:
+            for index in range(3):  # several pooled connections, all alive
+                assert (await client.post("/api/v1/probe/notes", json={"text": f"before-{index}"})).status_code == 201
+            # No request sees the outage, so nothing tells the pool its connections died.
+            await asyncio.to_thread(postgres.pause)
+            await asyncio.sleep(PING_AFTER_IDLE_SECONDS)
+            await asyncio.to_thread(postgres.resume)
             for index in range(5):
                 response = await client.post("/api/v1/probe/notes", json={"text": f"after-{index}"})
                 assert response.status_code == 201, response.text
