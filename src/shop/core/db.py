@@ -118,7 +118,7 @@ def _ping_idle_connections(engine: AsyncEngine) -> None:
             return  # a new connection, or one in use a moment ago
         try:
             dialect.do_ping(dbapi_connection)
-        except Exception as exc:
+        except dialect.loaded_dbapi.Error as exc:
             if dialect.is_disconnect(exc, dbapi_connection, None):
                 # The pool drops this connection and checks out another (a new one if need be).
                 raise DisconnectionError() from exc
