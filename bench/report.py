@@ -100,7 +100,17 @@ def write(
         shop, base = by_key.get(("shop", scenario)), by_key.get((target, baseline_scenario))
         if shop and base and base.requests_per_second:
             lines.append(f"| {label} | {shop.requests_per_second / base.requests_per_second:.2f} |")
-    output.write_text("\n".join(lines) + "\n")
+    output.write_text("\n".join(lines) + "\n" + _analysis(output))
+
+
+# The hand-written analysis below this line in docs/performance.md survives a new run.
+ANALYSIS_MARKER = "<!-- analysis: written by hand, kept by `make bench` -->"
+
+
+def _analysis(output: Path) -> str:
+    previous = output.read_text() if output.exists() else ""
+    _, marker, analysis = previous.partition(ANALYSIS_MARKER)
+    return f"\n{ANALYSIS_MARKER}{analysis}" if marker else f"\n{ANALYSIS_MARKER}\n"
 
 
 def _chart(path: Path, results: Sequence[Result]) -> None:
