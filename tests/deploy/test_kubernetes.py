@@ -54,6 +54,13 @@ def test_kustomization_lists_every_object_but_the_example_secret_and_the_migrati
     assert all((K8S / name).is_file() for name in listed)
 
 
+def test_kustomization_retags_the_image_every_container_runs() -> None:
+    retagged = {image["name"] for image in load_yaml(K8S / "kustomization.yaml")["images"]}
+    for name, spec in pod_specs():
+        for container in spec["containers"]:
+            assert container["image"].rsplit(":", 1)[0] in retagged, name
+
+
 def test_every_object_is_in_the_shop_namespace() -> None:
     for path, document in kubernetes_objects():
         if document["kind"] == "Namespace":
