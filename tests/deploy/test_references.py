@@ -4,11 +4,14 @@ import pytest
 
 from shop.core.config import PROD_REQUIRED, Settings, load_settings
 from tests.deploy.files import (
+    DOCKERIGNORE,
     PENDING_SETTINGS,
     compose,
     config_map_data,
     container_commands,
+    dockerfile_instructions,
     interpolate,
+    pod_specs,
     secret_data,
     setting_names,
     setting_names_used,
@@ -92,3 +95,23 @@ class TestCommands:
 
     def test_the_checker_accepts_a_nested_command(self) -> None:
         assert shop_command_problem(["shop", "outbox", "retry", "--all"]) is None
+
+
+class TestImage:
+    def test_the_build_context_lets_through_what_the_image_copies(self) -> None:
+        allowed = {
+            line[1:].rstrip("/") for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines() if line[:1] == "!"
+        }
+        copied = set()
+        for keyword, rest in dockerfile_instructions():
+            if keyword == "COPY" and not rest.startswith("--from"):
+                copied.update(source.rstrip("/") for source in rest.split()[:-1])
+        assert copied
+        assert copied <= allowed
+
+    def test_the_image_runs_as_a_numeric_non_root_user(self) -> None:
+        users = [rest for keyword, rest in dockerfile_instructions() if keyword == "USER"]
+        assert users[-1].split(":")[0].isdigit()
+        assert users[-1].split(":")[0] != "0"
+        for name, spec in pod_specs():
+            assert str(spec["securityContext"]["runAsUser"]) == users[-1].split(":")[0], name
