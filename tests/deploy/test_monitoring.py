@@ -4,6 +4,7 @@ import re
 from functools import cache
 
 import pytest
+import yaml
 
 from tests.deploy.files import (
     ALERTS,
@@ -88,6 +89,14 @@ class TestAlerts:
         assert rule["annotations"]["runbook_url"] == f"docs/deployment.md#{rule['alert'].lower()}"
         headings = re.findall(r"^#+ (.+)$", DEPLOYMENT_DOC.read_text(encoding="utf-8"), flags=re.MULTILINE)
         assert rule["alert"] in headings
+
+
+def test_the_guide_s_scrape_config_names_the_jobs_the_alerts_expect() -> None:
+    blocks = re.findall(r"```yaml\n(.*?)```", DEPLOYMENT_DOC.read_text(encoding="utf-8"), flags=re.DOTALL)
+    configs = [yaml.safe_load(block) for block in blocks if "scrape_configs" in block]
+    assert len(configs) == 1
+    assert {job["job_name"] for job in configs[0]["scrape_configs"]} == {"shop-api", "shop-worker"}
+    assert any('job="shop-api"' in rule["expr"] for rule in alerting_rules())
 
 
 class TestDashboard:
