@@ -98,8 +98,9 @@ class Settings(BaseSettings):
     # shutdown timeout before cancelling them.
     server_drain_seconds: float = Field(default=5.0, ge=0, le=300)
     server_shutdown_timeout_seconds: int = Field(default=20, ge=1, le=3600)
-    # Longer than the idle timeout of the load balancer in front, or it may reuse a closing connection.
-    server_keepalive_timeout_seconds: int = Field(default=15, ge=1, le=3600)
+    # Longer than the idle timeout of the proxy in front (60 s for nginx upstreams and AWS ALB),
+    # or the proxy may send a request on a connection the server is closing: a 502.
+    server_keepalive_timeout_seconds: int = Field(default=75, ge=1, le=3600)
     # A worker process is replaced after this many requests (0: never), plus a random share of
     # the jitter drawn by each process, so that the workers do not all restart at once.
     server_max_requests: int = Field(default=0, ge=0)
