@@ -29,7 +29,8 @@ from tests.fixtures.waiting import eventually
 from tests.orders.conftest import ADDRESS, create_variants, items, stock_of
 
 CHECKOUTS = 16
-DRAIN_SECONDS = 6
+# Long enough that the test sees readiness turn and still has seconds left to send a request.
+DRAIN_SECONDS = 10
 SHUTDOWN_TIMEOUT_SECONDS = 30
 # Lifespan shutdown (outbox relay, pools) and process start-up noise on a loaded machine.
 EXIT_MARGIN_SECONDS = 15
@@ -73,7 +74,7 @@ async def test_sigterm_drains_in_flight_checkouts_then_exits(
             # Only the main process gets the signal, as from `docker stop` or the kubelet.
             os.kill(server.process.pid, signal.SIGTERM)
             signalled_at = time.monotonic()
-            await eventually(lambda: _draining(http, url), DRAIN_SECONDS, "readiness answers 503 draining")
+            await eventually(lambda: _draining(http, url), DRAIN_SECONDS / 2, "readiness answers 503 draining")
             # Still serving during the drain: the load balancer has not noticed yet.
             assert (await http.get(f"{url}/api/v1/categories")).status_code == 200
             assert not any(task.done() for task in in_flight)
