@@ -13,11 +13,13 @@ from shop.api import api_router
 from shop.core import health, metrics
 from shop.core.config import Settings, get_settings
 from shop.core.errors import install_error_handlers
+from shop.core.lifecycle import Drain, drain_on_sigterm
 from shop.core.limits import BodyLimitMiddleware
 from shop.core.logging import RequestContextMiddleware, configure_logging
 from shop.core.openapi import install_openapi
 from shop.core.resources import open_resources
 from shop.core.routing import ShopRoute
+from shop.core.shedding import ConcurrencyLimitMiddleware
 
 log = structlog.get_logger()
 
@@ -25,6 +27,8 @@ log = structlog.get_logger()
 GZIP_MINIMUM_BYTES = 1024
 # Routes that take file uploads get the larger body limit (SHOP_MAX_UPLOAD_BYTES).
 UPLOAD_PATHS = frozenset({"/api/v1/admin/products/import"})
+# Probes and scrapes answer even when the process sheds load.
+NEVER_SHED_PREFIXES = ("/health/", "/metrics")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -33,10 +37,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_resources(settings) as resources:
-            app.state.resources = resources
-            log.info("app.started", env=settings.env.value)
-            yield
+        with drain_on_sigterm(app.state.drain, settings.server_drain_seconds):
+            async with open_resources(settings) as resources:
+                app.state.resources = resources
+                log.info("app.started", env=settings.env.value)
+                yield
         metrics.mark_process_dead()
         log.info("app.stopped")
 
@@ -50,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     app.router.route_class = ShopRoute
+    app.state.drain = Drain()
     install_error_handlers(app)
     install_openapi(app)
     app.include_router(health.router)
@@ -61,6 +67,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limit=settings.max_body_bytes,
         upload_limit=settings.max_upload_bytes,
         upload_paths=UPLOAD_PATHS,
+    )
+    app.add_middleware(
+        ConcurrencyLimitMiddleware,
+        limit=settings.server_max_concurrent_requests,
+        exempt_prefixes=NEVER_SHED_PREFIXES,
     )
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
     if settings.cors_origins:

@@ -29,9 +29,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# Seconds a stopping server gives in-flight requests to finish.
-GRACEFUL_SHUTDOWN_SECONDS = 30
-
 
 def _settings() -> Settings:
     return load_settings()
@@ -56,8 +53,7 @@ def serve(
     reload: Annotated[bool, typer.Option(hidden=True)] = False,
 ) -> None:
     """Run the production HTTP server."""
-    import uvicorn
-
+    from shop import server
     from shop.core.logging import configure_logging
 
     settings = _settings()
@@ -65,23 +61,10 @@ def serve(
     settings.require_redis_url()
     _check_payment_provider(settings)
     configure_logging(settings)
-    multiproc_dir = _prepare_multiprocess_metrics() if workers > 1 else None
+    supervise = not reload and server.needs_supervisor(settings, workers)
+    multiproc_dir = _prepare_multiprocess_metrics() if supervise else None
     try:
-        uvicorn.run(
-            "shop.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=None if reload else workers,
-            reload=reload,
-            reload_dirs=[os.path.dirname(__file__)] if reload else None,
-            log_config=None,
-            access_log=False,
-            server_header=False,
-            proxy_headers=True,
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-            timeout_keep_alive=15,
-        )
+        server.run(server.build_config(settings, host, port, workers, reload), supervise)
     finally:
         if multiproc_dir is not None:
             shutil.rmtree(multiproc_dir, ignore_errors=True)

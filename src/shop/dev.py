@@ -65,6 +65,8 @@ def _start_services(settings: Settings, data_dir: Path, stack: ExitStack) -> dic
     env = dict(os.environ)
     env["SHOP_ENV"] = settings.env.value
     env["SHOP_DATA_DIR"] = str(data_dir)
+    # No load balancer to wait for: Ctrl-C and reloads stop the server at once.
+    env.setdefault("SHOP_SERVER_DRAIN_SECONDS", "0")
     if not settings.database_url:
         postgres = EmbeddedPostgres(data_dir / "postgres")
         postgres.start()

@@ -14,6 +14,7 @@ from shop.core.cache import CacheKey
 from shop.core.config import Settings
 from shop.core.db import PING_AFTER_IDLE_SECONDS
 from shop.core.embedded import EmbeddedPostgres, EmbeddedValkey
+from shop.core.lifecycle import drain_of
 from tests.conftest import make_settings
 from tests.core.conftest import probe_router
 from tests.fixtures.app import client_for, running_app
@@ -31,6 +32,19 @@ async def test_ready_is_ok_with_every_service_up(client: httpx.AsyncClient) -> N
     response = await client.get("/health/ready")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok", "broker": "ok"}}
+
+
+async def test_ready_is_503_draining_while_live_stays_ok(app: FastAPI, client: httpx.AsyncClient) -> None:
+    drain = drain_of(app.state)
+    drain.start()
+    try:
+        ready = await client.get("/health/ready")
+        live = await client.get("/health/live")
+    finally:
+        drain.reset()
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "draining", "checks": {"database": "ok", "redis": "ok", "broker": "ok"}}
+    assert live.status_code == 200
 
 
 class TestRedisStopped:

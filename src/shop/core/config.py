@@ -93,6 +93,21 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1 * MiB, ge=1)
     max_upload_bytes: int = Field(default=50 * MiB, ge=1)
 
+    # `shop serve` (docs/operations.md). On SIGTERM a process answers readiness with 503 and
+    # keeps serving for the drain, then stops accepting and gives in-flight requests the
+    # shutdown timeout before cancelling them.
+    server_drain_seconds: float = Field(default=5.0, ge=0, le=300)
+    server_shutdown_timeout_seconds: int = Field(default=20, ge=1, le=3600)
+    # Longer than the idle timeout of the proxy in front (60 s for nginx upstreams and AWS ALB),
+    # or the proxy may send a request on a connection the server is closing: a 502.
+    server_keepalive_timeout_seconds: int = Field(default=75, ge=1, le=3600)
+    # A worker process is replaced after this many requests (0: never), plus a random share of
+    # the jitter drawn by each process, so that the workers do not all restart at once.
+    server_max_requests: int = Field(default=0, ge=0)
+    server_max_requests_jitter: int | None = Field(default=None, ge=0)
+    # Requests in flight per process beyond which a request gets an immediate 503 (0: no limit).
+    server_max_concurrent_requests: int = Field(default=100, ge=0)
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -122,6 +137,13 @@ class Settings(BaseSettings):
     @property
     def effective_broker_url(self) -> str | None:
         return self.broker_url or self.redis_url
+
+    @property
+    def effective_max_requests_jitter(self) -> int:
+        """The recycling jitter; a tenth of the request limit unless set."""
+        if self.server_max_requests_jitter is not None:
+            return self.server_max_requests_jitter
+        return self.server_max_requests // 10
 
     @property
     def effective_payment_provider(self) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from shop.core import metrics
 from shop.core.deps import ResourcesDep
+from shop.core.lifecycle import drain_of
 from shop.core.resources import Resources
 
 CHECK_TIMEOUT_SECONDS = 2.0
@@ -27,7 +28,7 @@ class Liveness(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: Literal["ok", "degraded", "unavailable"]
+    status: Literal["ok", "degraded", "draining", "unavailable"]
     checks: dict[str, CheckState]
 
 
@@ -41,15 +42,21 @@ async def live() -> Liveness:
 
 
 @router.get("/health/ready", response_model=Readiness, responses={503: {"model": Readiness}})
-async def ready(resources: ResourcesDep) -> JSONResponse:
-    """200 `ok` or `degraded` while PostgreSQL answers (Redis or the broker may be down); else 503."""
+async def ready(request: Request, resources: ResourcesDep) -> JSONResponse:
+    """200 `ok` or `degraded` while PostgreSQL answers (Redis or the broker may be down); else 503.
+
+    A process shutting down answers 503 `draining` from the moment it got SIGTERM, so the load
+    balancer sends it nothing new while it finishes what it has.
+    """
     database, redis, broker = await asyncio.gather(
         _check(_database_ok(resources), "database"),
         _check(_redis_ok(resources.redis), "redis"),
         _check(_broker_ok(resources), "broker"),
     )
     checks: dict[str, CheckState] = {"database": database, "redis": redis, "broker": broker}
-    if database == "down":
+    if drain_of(request.app.state).draining:
+        status, code = "draining", 503
+    elif database == "down":
         status, code = "unavailable", 503
     else:
         status, code = ("ok" if "down" not in checks.values() else "degraded"), 200

@@ -33,6 +33,7 @@ http_duration = Histogram(
     ["method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+http_requests_shed = Counter("shop_http_requests_shed_total", "Requests refused with 503 over the concurrency limit.")
 http_in_flight = Gauge("shop_http_requests_in_flight", "HTTP requests being answered.", multiprocess_mode="livesum")
 db_pool_size = Gauge("shop_db_pool_size", "Configured connections per pool.", multiprocess_mode="livesum")
 db_pool_checked_out = Gauge("shop_db_pool_checked_out", "Pooled connections in use.", multiprocess_mode="livesum")
