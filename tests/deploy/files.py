@@ -35,19 +35,6 @@ ALERTS = DEPLOY / "prometheus" / "alerts.yaml"
 DASHBOARD = DEPLOY / "grafana" / "shop.json"
 DEPLOYMENT_DOC = ROOT / "docs" / "deployment.md"
 
-# Settings of `shop serve` being added on another branch under names not settled yet. The
-# deploy files use these names in one place each (configmap.yaml, compose.yaml); on merge they
-# are renamed to the real ones and this set is emptied (a test fails while a name in it exists).
-PENDING_SETTINGS = frozenset(
-    {
-        "SHOP_SHUTDOWN_GRACE_SECONDS",
-        "SHOP_DRAIN_DELAY_SECONDS",
-        "SHOP_KEEPALIVE_SECONDS",
-        "SHOP_MAX_REQUESTS_PER_WORKER",
-        "SHOP_MAX_REQUESTS_JITTER",
-        "SHOP_MAX_CONCURRENT_REQUESTS",
-    }
-)
 # Metrics being added on another branch under these exact names; emptied on merge likewise.
 PENDING_METRICS = frozenset(
     {

@@ -85,7 +85,7 @@ def test_every_shop_service_runs_one_image_with_the_same_settings() -> None:
 def test_stopping_the_api_outwaits_its_drain_and_shutdown() -> None:
     api = compose()["services"]["api"]
     environment = {name: interpolate(str(value)) for name, value in api["environment"].items()}
-    needed = int(environment["SHOP_DRAIN_DELAY_SECONDS"]) + int(environment["SHOP_SHUTDOWN_GRACE_SECONDS"])
+    needed = int(environment["SHOP_SERVER_DRAIN_SECONDS"]) + int(environment["SHOP_SERVER_SHUTDOWN_TIMEOUT_SECONDS"])
     assert seconds(api["stop_grace_period"]) > needed
 
 

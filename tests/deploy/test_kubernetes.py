@@ -90,7 +90,8 @@ class TestApi:
         pre_stop = api_container()["lifecycle"]["preStop"]["exec"]["command"]
         assert pre_stop[0] == "sleep"
         config = config_map_data()
-        needed = int(pre_stop[1]) + int(config["SHOP_DRAIN_DELAY_SECONDS"]) + int(config["SHOP_SHUTDOWN_GRACE_SECONDS"])
+        drain, shutdown = config["SHOP_SERVER_DRAIN_SECONDS"], config["SHOP_SERVER_SHUTDOWN_TIMEOUT_SECONDS"]
+        needed = int(pre_stop[1]) + int(drain) + int(shutdown)
         assert pod["terminationGracePeriodSeconds"] > needed
 
     def test_a_rollout_never_lowers_capacity(self) -> None:

@@ -5,7 +5,6 @@ import pytest
 from shop.core.config import PROD_REQUIRED, Settings, load_settings
 from tests.deploy.files import (
     DOCKERIGNORE,
-    PENDING_SETTINGS,
     compose,
     config_map_data,
     container_commands,
@@ -30,17 +29,13 @@ def start_settings(monkeypatch: pytest.MonkeyPatch, environment: dict[str, str])
 
 class TestSettings:
     def test_every_shop_variable_named_is_a_setting(self) -> None:
-        known = setting_names() | PENDING_SETTINGS
+        known = setting_names()
         unknown = {path: sorted(names - known) for path, names in setting_names_used().items() if names - known}
         assert unknown == {}
 
     def test_the_checker_would_flag_a_misspelt_setting(self) -> None:
-        assert "SHOP_DATABASE_URLS" not in setting_names() | PENDING_SETTINGS
+        assert "SHOP_DATABASE_URLS" not in setting_names()
         assert "SHOP_DATABASE_URL" in setting_names()
-
-    def test_pending_setting_names_are_not_settings_yet(self) -> None:
-        # Once `shop serve` reads one, it leaves PENDING_SETTINGS (tests/deploy/files.py).
-        assert PENDING_SETTINGS.isdisjoint(setting_names())
 
     def test_config_map_and_secret_give_prod_everything_it_requires(self, monkeypatch: pytest.MonkeyPatch) -> None:
         config, secret = config_map_data(), secret_data()
@@ -58,14 +53,6 @@ class TestSettings:
         settings = start_settings(monkeypatch, {name: interpolate(str(value)) for name, value in environment.items()})
         assert settings.is_prod
         assert settings.effective_broker_url != settings.redis_url
-
-    def test_server_placeholders_are_set_in_one_place_per_format(self) -> None:
-        used = setting_names_used()
-        for name in PENDING_SETTINGS:
-            assert name in config_map_data()
-            assert name in compose()["x-shop-env"]
-            places = sorted(path for path, names in used.items() if name in names and path.startswith("deploy/"))
-            assert places == ["deploy/compose.yaml", "deploy/k8s/configmap.yaml"]
 
 
 class TestCommands:
