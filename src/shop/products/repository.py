@@ -90,7 +90,8 @@ async def sku_owners(session: AsyncSession, skus: Sequence[str]) -> dict[str, uu
 async def get_variant(session: AsyncSession, variant_id: uuid.UUID, *, lock: bool = False) -> Variant | None:
     statement = select(Variant).where(Variant.id == variant_id)
     if lock:
-        statement = statement.with_for_update()
+        # A locked read must show the row as it is now, not as this session loaded it before.
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     return await session.scalar(statement)
 
 

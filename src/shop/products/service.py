@@ -338,10 +338,15 @@ class CatalogService:
             quantity = lines[variant_id]
             stock_after = await repository.add_to_stock(session, variant_id, -quantity)
             if stock_after is None:
-                variant = await repository.get_variant(session, variant_id)
+                # Units may have come back (a cancel) since the UPDATE refused: decide again with
+                # the row locked, so the answer is either the units or a count that is true.
+                variant = await repository.get_variant(session, variant_id, lock=True)
                 available = variant.stock if variant is not None else 0
-                short.append({"variant_id": str(variant_id), "requested": quantity, "available": available})
-            else:
+                if available >= quantity:
+                    stock_after = await repository.add_to_stock(session, variant_id, -quantity)
+                else:
+                    short.append({"variant_id": str(variant_id), "requested": quantity, "available": available})
+            if stock_after is not None:
                 repository.record_movement(session, variant_id, -quantity, stock_after, reason, actor_id)
         if short:
             raise InsufficientStock("Not enough stock for every line; nothing was reserved.", errors=short)
