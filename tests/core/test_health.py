@@ -13,11 +13,15 @@ from shop.app import create_app
 from shop.core.cache import CacheKey
 from shop.core.config import Settings
 from shop.core.embedded import EmbeddedPostgres, EmbeddedValkey
+from shop.core.resources import Resources
 from tests.conftest import make_settings
 from tests.core.conftest import probe_router
 from tests.fixtures.app import client_for, running_app
+from tests.fixtures.auth import create_user
 from tests.fixtures.database import create_test_database
+from tests.fixtures.invariants import audit_invariants
 from tests.fixtures.waiting import eventually
+from tests.orders.conftest import create_variants, place
 
 
 async def test_live_is_ok(client: httpx.AsyncClient) -> None:
@@ -43,7 +47,12 @@ class TestRedisStopped:
         async with running_app(settings) as app:
             yield app
 
-    async def test_ready_is_degraded_then_recovers(self, valkey: EmbeddedValkey, app_on_valkey: FastAPI) -> None:
+    async def test_ready_is_degraded_then_recovers(
+        self, valkey: EmbeddedValkey, app_on_valkey: FastAPI, resources: Resources
+    ) -> None:
+        shop = app_on_valkey.state.resources
+        (variant,) = await create_variants(shop, [5])
+        buyer = await create_user(shop)
         async with client_for(app_on_valkey) as client:
             assert (await client.get("/health/ready")).json()["status"] == "ok"
             valkey.stop()
@@ -53,9 +62,14 @@ class TestRedisStopped:
                 "status": "degraded",
                 "checks": {"database": "ok", "redis": "down", "broker": "down"},
             }
+            # Orders are taken without Redis and the broker; their events wait in the outbox.
+            await place(client, buyer, (variant, 2), key="during-the-outage")
+            await place(client, buyer, (variant, 2), key="during-the-outage")
             valkey.start()
             response = await client.get("/health/ready")
             assert response.json()["status"] == "ok"
+            await place(client, buyer, (variant, 1))
+        await audit_invariants(resources.database)
 
     async def test_the_cache_serves_from_the_loader_while_redis_is_stopped(
         self, valkey: EmbeddedValkey, app_on_valkey: FastAPI
@@ -102,8 +116,12 @@ class TestPostgresStopped:
     async def test_ready_is_503_and_requests_fail_fast_then_all_recovers(
         self, postgres: EmbeddedPostgres, app_on_postgres: FastAPI
     ) -> None:
+        shop = app_on_postgres.state.resources
+        (variant,) = await create_variants(shop, [5])
+        buyer = await create_user(shop)
         async with client_for(app_on_postgres) as client:
             assert (await client.post("/api/v1/probe/notes", json={"text": "before"})).status_code == 201
+            await place(client, buyer, (variant, 1))
             await asyncio.to_thread(postgres.pause)
 
             response = await client.get("/health/ready")
@@ -113,6 +131,8 @@ class TestPostgresStopped:
             assert response.status_code == 503
             assert response.json()["code"] == "service_unavailable"
             assert response.headers["retry-after"]
+            refused = await place(client, buyer, (variant, 2), key="across-the-outage", expect=503)
+            assert refused.json()["code"] == "service_unavailable"
 
             await asyncio.to_thread(postgres.resume)
             assert (await client.get("/health/ready")).status_code == 200
@@ -120,3 +140,6 @@ class TestPostgresStopped:
             for index in range(5):
                 response = await client.post("/api/v1/probe/notes", json={"text": f"after-{index}"})
                 assert response.status_code == 201, response.text
+            # The key of the refused checkout is free: its retry orders once.
+            await place(client, buyer, (variant, 2), key="across-the-outage")
+        await audit_invariants(shop.database)
