@@ -143,3 +143,20 @@ class TestPostgresStopped:
             # The key of the refused checkout is free: its retry orders once.
             await place(client, buyer, (variant, 2), key="across-the-outage")
         await audit_invariants(shop.database)
+
+    async def test_metrics_answer_without_the_outbox_backlog_while_it_is_down(
+        self, postgres: EmbeddedPostgres, app_on_postgres: FastAPI
+    ) -> None:
+        async with client_for(app_on_postgres) as client:
+            assert "shop_outbox_pending_events 0.0" in (await client.get("/metrics")).text
+            await asyncio.to_thread(postgres.pause)
+            response = await client.get("/metrics")
+            assert response.status_code == 200
+            assert "shop_outbox_pending_events" not in response.text
+            assert "shop_http_requests_total" in response.text
+            await asyncio.to_thread(postgres.resume)
+
+            async def backlog_is_back() -> bool:
+                return "shop_outbox_pending_events 0.0" in (await client.get("/metrics")).text
+
+            await eventually(backlog_is_back, 30, "the backlog is reported again")
