@@ -15,11 +15,15 @@ from shop.core.config import Settings
 from shop.core.db import PING_AFTER_IDLE_SECONDS
 from shop.core.embedded import EmbeddedPostgres, EmbeddedValkey
 from shop.core.lifecycle import drain_of
+from shop.core.resources import Resources
 from tests.conftest import make_settings
 from tests.core.conftest import probe_router
 from tests.fixtures.app import client_for, running_app
+from tests.fixtures.auth import create_user
 from tests.fixtures.database import create_test_database
+from tests.fixtures.invariants import audit_invariants
 from tests.fixtures.waiting import eventually
+from tests.orders.conftest import create_variants, place
 
 
 async def test_live_is_ok(client: httpx.AsyncClient) -> None:
@@ -58,7 +62,12 @@ class TestRedisStopped:
         async with running_app(settings) as app:
             yield app
 
-    async def test_ready_is_degraded_then_recovers(self, valkey: EmbeddedValkey, app_on_valkey: FastAPI) -> None:
+    async def test_ready_is_degraded_then_recovers(
+        self, valkey: EmbeddedValkey, app_on_valkey: FastAPI, resources: Resources
+    ) -> None:
+        shop = app_on_valkey.state.resources
+        (variant,) = await create_variants(shop, [5])
+        buyer = await create_user(shop)
         async with client_for(app_on_valkey) as client:
             assert (await client.get("/health/ready")).json()["status"] == "ok"
             valkey.stop()
@@ -68,9 +77,14 @@ class TestRedisStopped:
                 "status": "degraded",
                 "checks": {"database": "ok", "redis": "down", "broker": "down"},
             }
+            # Orders are taken without Redis and the broker; their events wait in the outbox.
+            await place(client, buyer, (variant, 2), key="during-the-outage")
+            await place(client, buyer, (variant, 2), key="during-the-outage")
             valkey.start()
             response = await client.get("/health/ready")
             assert response.json()["status"] == "ok"
+            await place(client, buyer, (variant, 1))
+        await audit_invariants(resources.database)
 
     async def test_the_cache_serves_from_the_loader_while_redis_is_stopped(
         self, valkey: EmbeddedValkey, app_on_valkey: FastAPI
@@ -117,8 +131,12 @@ class TestPostgresStopped:
     async def test_ready_is_503_and_requests_fail_fast_then_all_recovers(
         self, postgres: EmbeddedPostgres, app_on_postgres: FastAPI
     ) -> None:
+        shop = app_on_postgres.state.resources
+        (variant,) = await create_variants(shop, [5])
+        buyer = await create_user(shop)
         async with client_for(app_on_postgres) as client:
             assert (await client.post("/api/v1/probe/notes", json={"text": "before"})).status_code == 201
+            await place(client, buyer, (variant, 1))
             await asyncio.to_thread(postgres.pause)
 
             response = await client.get("/health/ready")
@@ -128,6 +146,8 @@ class TestPostgresStopped:
             assert response.status_code == 503
             assert response.json()["code"] == "service_unavailable"
             assert response.headers["retry-after"]
+            refused = await place(client, buyer, (variant, 2), key="across-the-outage", expect=503)
+            assert refused.json()["code"] == "service_unavailable"
 
             await asyncio.to_thread(postgres.resume)
             assert (await client.get("/health/ready")).status_code == 200
@@ -135,6 +155,9 @@ class TestPostgresStopped:
             for index in range(5):
                 response = await client.post("/api/v1/probe/notes", json={"text": f"after-{index}"})
                 assert response.status_code == 201, response.text
+            # The key of the refused checkout is free: its retry orders once.
+            await place(client, buyer, (variant, 2), key="across-the-outage")
+        await audit_invariants(shop.database)
 
     async def test_connections_that_died_while_idle_are_replaced_not_handed_out(
         self, postgres: EmbeddedPostgres, app_on_postgres: FastAPI
@@ -149,3 +172,20 @@ class TestPostgresStopped:
             for index in range(5):
                 response = await client.post("/api/v1/probe/notes", json={"text": f"after-{index}"})
                 assert response.status_code == 201, response.text
+
+    async def test_metrics_answer_without_the_outbox_backlog_while_it_is_down(
+        self, postgres: EmbeddedPostgres, app_on_postgres: FastAPI
+    ) -> None:
+        async with client_for(app_on_postgres) as client:
+            assert "shop_outbox_pending_events 0.0" in (await client.get("/metrics")).text
+            await asyncio.to_thread(postgres.pause)
+            response = await client.get("/metrics")
+            assert response.status_code == 200
+            assert "shop_outbox_pending_events" not in response.text
+            assert "shop_http_requests_total" in response.text
+            await asyncio.to_thread(postgres.resume)
+
+            async def backlog_is_back() -> bool:
+                return "shop_outbox_pending_events 0.0" in (await client.get("/metrics")).text
+
+            await eventually(backlog_is_back, 30, "the backlog is reported again")

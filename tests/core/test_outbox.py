@@ -15,6 +15,7 @@ from shop.core.outbox import DeliveryStatus, OutboxDelivery, OutboxEvent, record
 from shop.core.resources import Resources
 from tests.conftest import settings_env
 from tests.fixtures import probe_events
+from tests.fixtures.invariants import audit_invariants
 from tests.fixtures.waiting import eventually
 from tests.fixtures.workers import RunningWorker, run_worker
 
@@ -142,3 +143,4 @@ async def test_ten_thousand_events_from_concurrent_writers_each_handled_once(
     assert (rows, distinct) == (total, total), "every event handled exactly once"
     assert pending == 0
     assert done == total
+    await audit_invariants(resources.database)

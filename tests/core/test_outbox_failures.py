@@ -15,6 +15,7 @@ from shop.core.resources import Resources
 from tests.conftest import settings_env
 from tests.core.test_outbox import PROBE_WORKER, received
 from tests.fixtures import probe_events
+from tests.fixtures.invariants import audit_invariants
 from tests.fixtures.waiting import eventually
 from tests.fixtures.workers import RunningWorker, run_worker
 
@@ -55,6 +56,7 @@ class TestFailures:
 
         await eventually(handled, 30, "the retried delivery succeeds")
         assert "0 failed deliveries" in (await shop(settings, "outbox", "list")).stdout
+        await audit_invariants(resources.database)
 
     async def test_retry_needs_an_event_or_all(self, settings: Settings) -> None:
         result = await shop(settings, "outbox", "retry", check=False)

@@ -15,6 +15,7 @@ from shop.core.resources import Resources, open_resources
 from shop.emails import events
 from tests.conftest import settings_env
 from tests.emails.test_emails import by_recipient, welcome_payload
+from tests.fixtures.invariants import audit_invariants
 from tests.fixtures.servers import free_port
 from tests.fixtures.waiting import eventually
 from tests.fixtures.workers import RunningWorker, run_worker
@@ -66,13 +67,14 @@ async def test_a_worker_killed_while_sending_delivers_exactly_once_after_another
             delivery = await session.get(OutboxDelivery, (event_id, "emails.welcome"))
             assert delivery is not None
             assert delivery.status == DeliveryStatus.done
+        await audit_invariants(resources.database, mailbox, emails_settled=True)
     finally:
         mailbox.rcpt_hook = None
         release.set()
 
 
 async def test_with_the_broker_down_nothing_is_lost_and_each_email_goes_once_it_is_back(
-    settings: Settings, mailbox: Mailbox, tmp_path: Path
+    settings: Settings, resources: Resources, mailbox: Mailbox, tmp_path: Path
 ) -> None:
     broker = EmbeddedValkey(tmp_path / "broker", port=free_port())
     broker.start()
@@ -81,10 +83,10 @@ async def test_with_the_broker_down_nothing_is_lost_and_each_email_goes_once_it_
         # One worker with the schedule: its outbox sweep publishes what the down broker refused.
         with run_worker(settings_env(own), own, "outage", tmp_path, "--beat"):
             broker.stop()
-            async with open_resources(own) as resources:
+            async with open_resources(own) as writer:
                 addresses = [f"outage-{index}@shop.test" for index in range(10)]
                 for address in addresses:
-                    async with unit_of_work(resources.database) as session:
+                    async with unit_of_work(writer.database) as session:
                         record_event(session, events.USER_REGISTERED, welcome_payload(address))
                 await asyncio.sleep(3)  # the immediate relays fail meanwhile
             assert mailbox.messages == []
@@ -93,5 +95,6 @@ async def test_with_the_broker_down_nothing_is_lost_and_each_email_goes_once_it_
             await asyncio.sleep(3)
         received = sorted(message["To"] for message in mailbox.messages)
         assert received == sorted(addresses), "each email exactly once"
+        await audit_invariants(resources.database, mailbox, emails_settled=True)
     finally:
         broker.stop()

@@ -17,6 +17,7 @@ from shop.core.idempotency import IdempotencyInProgress, IdempotencyRecord, clai
 from shop.core.resources import Resources
 from shop.orders.models import Order, Payment
 from tests.fixtures.auth import Account
+from tests.fixtures.invariants import audit_invariants
 from tests.orders.conftest import ADDRESS, create_variants, items, pay, place, place_order, stock_of
 
 ORDERS_SCOPE = "POST /api/v1/orders"
@@ -250,6 +251,7 @@ class TestConcurrency:
         assert response.headers["retry-after"] == "1"
         other = await post_raw(client, customer, "busy", json.dumps(order_body((variant, 2))).encode())
         assert other.json()["code"] == "idempotency_key_reused", "another body is refused even while it runs"
+        await audit_invariants(resources.database)
 
     async def test_a_claim_whose_request_died_is_taken_over_after_its_lease(
         self, client: httpx.AsyncClient, resources: Resources, customer: Account
@@ -263,6 +265,7 @@ class TestConcurrency:
         response = await post_raw(client, customer, "orphan", body)
         assert response.status_code == 201
         assert await count(resources, Order) == 1
+        await audit_invariants(resources.database)
 
     async def test_an_answer_older_than_a_day_is_forgotten(
         self, client: httpx.AsyncClient, resources: Resources, customer: Account
@@ -274,6 +277,7 @@ class TestConcurrency:
         fresh = await place(client, customer, (variant, 2), key="old")
         assert "idempotent-replayed" not in fresh.headers
         assert await count(resources, Order) == 2
+        await audit_invariants(resources.database)
 
     async def test_a_request_that_lost_its_claim_cannot_store_its_answer(self, resources: Resources) -> None:
         user = uuid.uuid4()
@@ -301,6 +305,7 @@ class TestConcurrency:
         assert all(r.content == created[0].content for r in replayed)
         assert await count(resources, Order) == 1
         assert await stock_of(resources, variant) == [49]
+        await audit_invariants(resources.database)
 
 
 class TestRetention:

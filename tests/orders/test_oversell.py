@@ -22,6 +22,7 @@ from shop.orders.models import Order, OrderLine
 from shop.products.models import StockMovement
 from tests.conftest import settings_env
 from tests.fixtures.auth import Account, create_user
+from tests.fixtures.invariants import audit_invariants
 from tests.fixtures.servers import RunningServer, run_server
 from tests.orders.conftest import ADDRESS, create_variants, items, stock_of
 
@@ -100,6 +101,7 @@ async def test_two_hundred_buyers_of_ten_units_make_exactly_ten_orders(
     assert (await moved(resources))[variant] == -10
     numbers = [response.json()["number"] for response in responses if response.status_code == 201]
     assert len(set(numbers)) == 10
+    await audit_invariants(resources.database)
 
 
 async def test_mixed_multi_line_orders_and_cancels_keep_every_unit_accounted_for(
@@ -142,6 +144,7 @@ async def test_mixed_multi_line_orders_and_cancels_keep_every_unit_accounted_for
     assert stock == [start - taken[variant] for start, variant in zip(initial, variants, strict=True)]
     movements = await moved(resources)
     assert [movements[variant] for variant in variants] == [-taken[variant] for variant in variants]
+    await audit_invariants(resources.database)
 
 
 def check_all_or_nothing(
@@ -181,3 +184,4 @@ async def test_twenty_identical_requests_across_processes_make_one_order(
     retry = await checkout(http, buyer, [(variant, 2)], key="one-order")
     assert retry.headers["idempotent-replayed"] == "true"
     assert retry.content == created[0].content
+    await audit_invariants(resources.database)

@@ -17,6 +17,7 @@ from shop.core.security import Role
 from tests.conftest import make_settings
 from tests.fixtures.app import client_for, running_app
 from tests.fixtures.auth import Account, bearer, create_user
+from tests.fixtures.invariants import audit_invariants
 from tests.fixtures.waiting import eventually
 from tests.products.test_admin import create, eur, new_product
 
@@ -77,7 +78,12 @@ class TestRedisDown:
             yield app
 
     async def test_reads_and_writes_still_succeed(
-        self, app_without_redis: FastAPI, client: httpx.AsyncClient, staff: Account, settings: Settings
+        self,
+        app_without_redis: FastAPI,
+        client: httpx.AsyncClient,
+        staff: Account,
+        settings: Settings,
+        resources: Resources,
     ) -> None:
         product = await create(client, staff)
         async with client_for(app_without_redis) as down:
@@ -92,6 +98,12 @@ class TestRedisDown:
             )
             assert patched.status_code == 200
             assert (await down.get(f"/api/v1/products/{product['id']}")).json()["name"] == "Written without Redis"
+            variant = product["variants"][0]["id"]
+            restocked = await down.post(
+                f"/api/v1/admin/variants/{variant}/stock", json={"delta": 3, "reason": "outage"}, headers=headers
+            )
+            assert restocked.status_code == 200
+        await audit_invariants(resources.database)
 
 
 class TestRedisOutage:
@@ -103,7 +115,7 @@ class TestRedisOutage:
         return own_valkey
 
     async def test_an_entry_from_before_the_outage_is_retired_for_every_process(
-        self, valkey: EmbeddedValkey, settings: Settings, tmp_path: Path, staff: Account
+        self, valkey: EmbeddedValkey, settings: Settings, tmp_path: Path, staff: Account, resources: Resources
     ) -> None:
         own = make_settings(settings.database_url or "", valkey.url(), tmp_path)
         headers = bearer(staff.id, Role.staff, settings)
@@ -133,3 +145,4 @@ class TestRedisOutage:
             # Another process, which never saw the outage, does not serve the old entry.
             async with running_app(own) as reader, client_for(reader) as read_client:
                 assert (await read_client.get(url)).json()["name"] == "Renamed in the outage"
+        await audit_invariants(resources.database)

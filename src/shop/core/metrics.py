@@ -2,10 +2,14 @@
 
 With several server processes, `shop serve` points PROMETHEUS_MULTIPROC_DIR at a shared folder
 before the workers start; each process then writes its samples there and `/metrics` sums them.
+Values read from the database at scrape time (`ScrapeGauge`) are not written there: the process
+that answers the scrape reports them once, so they are never summed over the processes.
 """
 
 import os
 import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -18,7 +22,8 @@ from prometheus_client import (
     multiprocess,
     start_http_server,
 )
-from starlette.requests import Request
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -79,8 +84,33 @@ def _registry() -> CollectorRegistry:
     return REGISTRY
 
 
-def metrics_endpoint(_: Request) -> Response:
-    return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
+@dataclass(frozen=True, slots=True)
+class ScrapeGauge:
+    """A value read at scrape time (from PostgreSQL, say) rather than kept by this process."""
+
+    name: str
+    documentation: str
+    value: float
+
+
+class _ScrapeGauges(Collector):
+    def __init__(self, gauges: Iterable[ScrapeGauge]) -> None:
+        self.gauges = list(gauges)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        for gauge in self.gauges:
+            yield GaugeMetricFamily(gauge.name, gauge.documentation, value=gauge.value)
+
+
+def exposition(gauges: Iterable[ScrapeGauge] = ()) -> bytes:
+    """The text of every process's collectors, followed by the scrape-time gauges."""
+    extra = CollectorRegistry(auto_describe=False)
+    extra.register(_ScrapeGauges(gauges))
+    return generate_latest(_registry()) + generate_latest(extra)
+
+
+def metrics_response(body: bytes) -> Response:
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 def serve_metrics(port: int) -> None:

@@ -77,6 +77,7 @@ class Event:
 
 HandlerFunc = Callable[[AsyncSession, Event, Settings], Awaitable[None]]
 Publisher = Callable[[str, uuid.UUID], Awaitable[None]]
+FailureHook = Callable[[], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,22 +85,26 @@ class Handler:
     name: str  # also the Celery task name, "<domain>.<verb>"
     event_type: str
     func: HandlerFunc
+    on_failure: FailureHook | None = None  # called once a delivery is marked failed (its last retry)
 
 
 _handlers: dict[str, Handler] = {}
 
 
-def handles(event_type: str, name: str) -> Callable[[HandlerFunc], HandlerFunc]:
+def handles(
+    event_type: str, name: str, *, on_failure: FailureHook | None = None
+) -> Callable[[HandlerFunc], HandlerFunc]:
     """Subscribe `func(session, event, settings)` to events of `event_type`, as task `name`.
 
     The handler runs in the transaction that marks its delivery done: its own writes commit
-    with that mark, or roll back with it for a retry.
+    with that mark, or roll back with it for a retry. `on_failure` runs in the worker each time
+    a delivery gives up after its last retry.
     """
 
     def register(func: HandlerFunc) -> HandlerFunc:
         if name in _handlers and _handlers[name].func is not func:
             raise ValueError(f"a handler named {name!r} is already registered")
-        _handlers[name] = Handler(name=name, event_type=event_type, func=func)
+        _handlers[name] = Handler(name=name, event_type=event_type, func=func, on_failure=on_failure)
         return func
 
     return register
@@ -178,6 +183,26 @@ async def relay_pending(
                 update(OutboxEvent).where(OutboxEvent.id.in_(published)).values(published_at=func.now())
             )
         return len(published)
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    pending: int
+    oldest_age_seconds: float  # 0 when nothing is pending
+
+
+async def backlog(database: Database) -> Backlog:
+    """Events not yet published, and how long the oldest has waited (the database's clock)."""
+    async with database.sessionmaker() as session:
+        pending, age = (
+            await session.execute(
+                select(
+                    func.count(),
+                    func.coalesce(func.extract("epoch", func.now() - func.min(OutboxEvent.created_at)), 0),
+                ).where(OutboxEvent.published_at.is_(None))
+            )
+        ).one()
+        return Backlog(pending=int(pending), oldest_age_seconds=max(float(age), 0.0))
 
 
 async def delete_published_before(database: Database, age: timedelta) -> int:

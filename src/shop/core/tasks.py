@@ -148,6 +148,8 @@ def _handler_task(celery: Celery, runtime: WorkerRuntime, handler: outbox.Handle
                 error = f"{type(exc).__name__}: {exc}"[:2000]
                 runtime.run(lambda r: outbox.record_failure(r.database, handler.name, parsed, error))
                 task_runs.labels(handler.name, "failed").inc()
+                if handler.on_failure is not None:
+                    handler.on_failure()
                 log.error("outbox.handler_failed", task=handler.name, event_id=event_id, error=type(exc).__name__)
                 return
             task_runs.labels(handler.name, "retry").inc()

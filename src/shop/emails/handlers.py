@@ -1,5 +1,7 @@
 """Outbox handlers that send the customer emails."""
 
+from functools import partial
+
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -7,6 +9,7 @@ from shop.core.config import Settings
 from shop.core.email import Email, EmailTemplates, message_id, send_email
 from shop.core.outbox import Event, handles
 from shop.emails import events
+from shop.emails.metrics import count_failure
 
 templates = EmailTemplates("shop.emails")
 
@@ -24,13 +27,13 @@ async def _send(settings: Settings, event: Event, template: str, to: str, data: 
     await send_email(settings, email)
 
 
-@handles(events.USER_REGISTERED, "emails.welcome")
+@handles(events.USER_REGISTERED, "emails.welcome", on_failure=partial(count_failure, "welcome"))
 async def welcome(_: AsyncSession, event: Event, settings: Settings) -> None:
     data = events.UserRegistered.model_validate(event.payload)
     await _send(settings, event, "welcome", data.email, data)
 
 
-@handles(events.PASSWORD_RESET_REQUESTED, "emails.password_reset")
+@handles(events.PASSWORD_RESET_REQUESTED, "emails.password_reset", on_failure=partial(count_failure, "password_reset"))
 async def password_reset(_: AsyncSession, event: Event, settings: Settings) -> None:
     data = events.PasswordResetRequested.model_validate(event.payload)
     await _send(settings, event, "password_reset", data.email, data)
@@ -41,7 +44,7 @@ def _order_email(event_type: str, template: str) -> None:
         data = events.OrderNotice.model_validate(event.payload)
         await _send(settings, event, template, data.email, data)
 
-    handles(event_type, f"emails.{template}")(send)
+    handles(event_type, f"emails.{template}", on_failure=partial(count_failure, template))(send)
 
 
 _order_email(events.ORDER_PLACED, "order_placed")

@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shop.core.cache import Cache
 from shop.core.config import Settings
 from shop.core.db import new_id
-from shop.core.errors import UnprocessableEntity
+from shop.core.errors import ShopError, UnprocessableEntity
 from shop.core.outbox import record_event
 from shop.emails import events
 from shop.orders import repository, schemas
 from shop.orders.errors import EmptyOrder, VariantUnavailable
+from shop.orders.metrics import checkout_rejections, count_after_commit, orders_placed
 from shop.orders.models import Order, OrderLine, OrderStatusChange
 from shop.orders.schemas import MAX_ORDER_LINES, Actor, OrderStatus
 from shop.orders.service.present import notice, present_order
@@ -38,6 +39,18 @@ class Buyer:
 
 class CheckoutService:
     async def place(
+        self, session: AsyncSession, cache: Cache, settings: Settings, buyer: Buyer, data: schemas.OrderCreate
+    ) -> schemas.Order:
+        try:
+            order = await self._place(session, cache, settings, buyer, data)
+        except ShopError as error:
+            if error.status < 500:  # a refusal, not an outage
+                checkout_rejections.labels(error.code).inc()
+            raise
+        count_after_commit(session, orders_placed, order.currency)
+        return order
+
+    async def _place(
         self, session: AsyncSession, cache: Cache, settings: Settings, buyer: Buyer, data: schemas.OrderCreate
     ) -> schemas.Order:
         cart_id: uuid.UUID | None = None

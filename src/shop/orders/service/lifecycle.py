@@ -16,6 +16,7 @@ from shop.core.cache import Cache
 from shop.core.outbox import record_event
 from shop.emails import events
 from shop.orders.errors import InvalidTransition
+from shop.orders.metrics import count_after_commit, revenue
 from shop.orders.models import Order, OrderStatusChange
 from shop.orders.schemas import Actor, OrderStatus
 from shop.orders.service.present import notice
@@ -90,4 +91,6 @@ async def apply_transition(
     order.history.append(change)
     if return_stock and target in RETURNS_STOCK:
         await catalog.release_stock(session, cache, stock_to_return(order, target))
+    if target is OrderStatus.paid:
+        count_after_commit(session, revenue, order.currency, order.total_amount)
     record_event(session, _EVENT[target], notice(order))
