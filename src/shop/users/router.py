@@ -26,7 +26,7 @@ from shop.users.errors import (
 from shop.users.models import User
 from shop.users.service import user_service
 
-# Token responses must never be cached (RFC 6749, section 5.1).
+# Token responses must never be cached (RFC 6749, section 5.1), nor anything else about an account.
 NO_STORE = {"Cache-Control": "no-store"}
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"], route_class=ShopRoute)
@@ -51,8 +51,9 @@ admin_router = APIRouter(
     response_model=schemas.User,
     responses=error_responses(EmailTaken),
 )
-async def register(body: schemas.UserCreate, session: SessionDep) -> User:
+async def register(body: schemas.UserCreate, response: Response, session: SessionDep) -> User:
     """Create a customer account; a welcome email follows."""
+    response.headers.update(NO_STORE)  # the answer holds the account, and the request no credentials
     return await user_service.register(session, body)
 
 
