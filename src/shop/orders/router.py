@@ -23,6 +23,7 @@ from shop.orders.errors import (
     PaymentProviderError,
     VariantUnavailable,
 )
+from shop.orders.providers import MAX_SIGNATURE_HEADER_LENGTH
 from shop.orders.repository import OrderFilter
 from shop.orders.service import cart, checkout, orders, payments
 from shop.users.dependencies import CurrentUser
@@ -141,7 +142,13 @@ async def payment_webhook(
     cache: CacheDep,
     settings: SettingsDep,
     signature: Annotated[
-        str | None, Header(alias="Shop-Signature", description="t=<unix seconds>,v1=<hex HMAC-SHA256>")
+        str | None,
+        Header(
+            alias="Shop-Signature",
+            description="t=<unix seconds>,v1=<hex HMAC-SHA256>",
+            # Checked by the signature verification: a longer header is 400 `invalid_signature`.
+            json_schema_extra={"maxLength": MAX_SIGNATURE_HEADER_LENGTH},
+        ),
     ] = None,
 ) -> schemas.WebhookReceipt:
     """The payment provider's signed event (`payment.succeeded`, `payment.failed`); each event id counts once."""

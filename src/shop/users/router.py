@@ -4,7 +4,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
 
 from shop.core.deps import SessionDep, SettingsDep
 from shop.core.errors import Forbidden, RateLimited, Unauthorized, error_responses
@@ -62,7 +61,7 @@ async def register(body: schemas.UserCreate, response: Response, session: Sessio
     responses=error_responses(InvalidCredentials, AccountDisabled, RateLimited),
 )
 async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[schemas.LoginForm, Depends()],
     request: Request,
     response: Response,
     session: SessionDep,
