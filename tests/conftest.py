@@ -43,6 +43,9 @@ def make_settings(database_url: str, redis_url: str, data_dir: Path, **overrides
         "log_format": "console",
         "log_level": "INFO",
         "cors_origins": [],
+        # Every checkout of the suite comes from 127.0.0.1; tests/orders/test_checkout_limits.py sets small ones.
+        "checkout_max_per_user": 100_000,
+        "checkout_max_per_address": 100_000,
     }
     values.update(overrides)
     settings = load_settings(**values)

@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response
 
 from shop.core.deps import CacheDep, SessionDep, SettingsDep
-from shop.core.errors import NotFound, Unauthorized, error_responses
+from shop.core.errors import NotFound, RateLimited, Unauthorized, error_responses
 from shop.core.idempotency import IdempotencyInProgress, IdempotencyKeyReused, InvalidIdempotencyKey
 from shop.core.routing import ShopRoute
 from shop.core.schemas import Cursor, Page, PageSize
 from shop.orders import schemas
-from shop.orders.dependencies import ActorDep, BuyerDep, IdempotencyKey, PaymentProviderDep
+from shop.orders.dependencies import ActorDep, BuyerDep, CheckoutLimit, IdempotencyKey, PaymentProviderDep
 from shop.orders.errors import (
     EmptyOrder,
     InsufficientStock,
@@ -74,8 +74,8 @@ async def clear_cart(user: CurrentUser, session: SessionDep) -> None:
 @orders_router.post(
     "",
     status_code=201,
-    dependencies=[IdempotencyKey],
-    responses=error_responses(EmptyOrder, VariantUnavailable, InsufficientStock, *IDEMPOTENCY_ERRORS),
+    dependencies=[CheckoutLimit, IdempotencyKey],
+    responses=error_responses(EmptyOrder, VariantUnavailable, InsufficientStock, RateLimited, *IDEMPOTENCY_ERRORS),
 )
 async def place_order(
     data: schemas.OrderCreate, buyer: BuyerDep, session: SessionDep, cache: CacheDep, settings: SettingsDep
