@@ -99,10 +99,15 @@ async def logout(body: schemas.RefreshRequest, session: SessionDep) -> None:
     responses={status.HTTP_202_ACCEPTED: {"description": "Accepted"}, **error_responses(RateLimited)},
 )
 async def request_password_reset(
-    body: schemas.PasswordResetRequest, session: SessionDep, settings: SettingsDep, limits: AccountLimitsDep
+    body: schemas.PasswordResetRequest,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    limits: AccountLimitsDep,
 ) -> Response:
     """Email a one-time password-reset token; the answer is the same whether or not the account exists."""
-    await auth_service.request_password_reset(session, settings, limits, body.email)
+    address = request.client.host if request.client else None
+    await auth_service.request_password_reset(session, settings, limits, body.email, address)
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
