@@ -87,7 +87,8 @@ class TestARun:
         return subprocess.run(
             [sys.executable, "-m", "pytest", *plugins, *config, str(tmp_path / "test_inner.py")],
             cwd=tmp_path,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            # TMPDIR: the failing run keeps its logs for a look, here inside this test's own folder.
+            env={**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)},
             capture_output=True,
             text=True,
             timeout=120,
