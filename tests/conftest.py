@@ -14,8 +14,17 @@ from shop.core.config import Settings, load_settings
 from shop.core.embedded import EmbeddedValkey
 from shop.core.mailsink import Mailbox, start_mail_sink
 from shop.core.resources import Resources
+from tests.fixtures import logscan
 from tests.fixtures.app import client_for, running_app
 from tests.fixtures.database import create_test_database, truncate_all
+
+# Every log line of the run is scanned for secrets when it ends (tests/fixtures/logscan.py).
+from tests.fixtures.logscan import (  # noqa: F401  (hooks, found here by pytest)
+    pytest_configure,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+    pytest_unconfigure,
+)
 from tests.fixtures.servers import free_port
 from tests.fixtures.services import ServiceUrls, find_services
 
@@ -34,9 +43,14 @@ def make_settings(database_url: str, redis_url: str, data_dir: Path, **overrides
         "log_format": "console",
         "log_level": "INFO",
         "cors_origins": [],
+        # Every checkout of the suite comes from 127.0.0.1; tests/orders/test_checkout_limits.py sets small ones.
+        "checkout_max_per_user": 100_000,
+        "checkout_max_per_address": 100_000,
     }
     values.update(overrides)
-    return load_settings(**values)
+    settings = load_settings(**values)
+    logscan.secret(settings.secret_key, settings.payment_webhook_secret, settings.smtp_password)
+    return settings
 
 
 def settings_env(settings: Settings, **overrides: object) -> dict[str, str]:

@@ -5,7 +5,6 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
 import shop.subscribers  # noqa: F401  (the outbox relay must know every event's handlers)
@@ -13,6 +12,7 @@ from shop.api import api_router
 from shop.core import health, metrics
 from shop.core.config import Settings, get_settings
 from shop.core.errors import install_error_handlers
+from shop.core.headers import AllowedOriginsCORSMiddleware, SecurityHeadersMiddleware
 from shop.core.lifecycle import Drain, drain_on_sigterm
 from shop.core.limits import BodyLimitMiddleware
 from shop.core.logging import RequestContextMiddleware, configure_logging
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware,
+            AllowedOriginsCORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match", "X-Request-ID"],
@@ -84,4 +84,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(metrics.MetricsMiddleware)
     app.add_middleware(RequestContextMiddleware)
+    # Outermost: even the 500 that the request context writes gets the headers.
+    app.add_middleware(SecurityHeadersMiddleware)
     return app

@@ -90,6 +90,35 @@ class TestMediaTypeAndSize:
         )
         assert_problem(response, 413, "payload_too_large")
 
+    async def test_an_oversized_body_is_refused_before_it_is_read_whole(self, probe: httpx.AsyncClient) -> None:
+        sent = 0
+
+        async def chunks():  # 4 MiB offered, in 32 KiB pieces, without Content-Length
+            nonlocal sent
+            for _ in range(128):
+                sent += 1
+                yield b"x" * 32_768
+
+        response = await probe.post(
+            "/api/v1/probe/items", content=chunks(), headers={"content-type": "application/json"}
+        )
+        assert_problem(response, 413, "payload_too_large")
+        assert sent <= 33  # one piece past the 1 MiB limit, not the 128 offered
+
+    async def test_a_declared_oversized_body_is_refused_unread(self, probe: httpx.AsyncClient) -> None:
+        sent = 0
+
+        async def chunks():
+            nonlocal sent
+            for _ in range(64):
+                sent += 1
+                yield b"x" * 32_768
+
+        headers = {"content-type": "application/json", "content-length": str(64 * 32_768)}
+        response = await probe.post("/api/v1/probe/items", content=chunks(), headers=headers)
+        assert_problem(response, 413, "payload_too_large")
+        assert sent <= 1
+
 
 class TestDomainAndUnexpectedErrors:
     async def test_a_shop_error_keeps_its_status_code_and_errors(self, probe: httpx.AsyncClient) -> None:

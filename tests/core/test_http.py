@@ -47,10 +47,42 @@ class TestCors:
             )
         assert response.headers["access-control-allow-origin"] == "https://store.example"
 
+    async def test_a_configured_origin_reads_answers(self, cors_app: FastAPI) -> None:
+        async with client_for(cors_app) as client:
+            response = await client.get("/health/live", headers={"Origin": "https://store.example"})
+        assert response.headers["access-control-allow-origin"] == "https://store.example"
+        assert "x-request-id" in response.headers["access-control-expose-headers"].lower()
+
     async def test_another_origin_is_not(self, cors_app: FastAPI) -> None:
         async with client_for(cors_app) as client:
             response = await client.get("/health/live", headers={"Origin": "https://evil.example"})
+        assert not cors_headers(response)
+
+    async def test_another_origins_preflight_is_refused(self, cors_app: FastAPI) -> None:
+        async with client_for(cors_app) as client:
+            response = await client.options(
+                "/api/v1/users/me",
+                headers={
+                    "Origin": "https://evil.example",
+                    "Access-Control-Request-Method": "GET",
+                    "Access-Control-Request-Headers": "Authorization",
+                },
+            )
+        assert response.status_code == 400
         assert "access-control-allow-origin" not in response.headers
+
+    async def test_without_configured_origins_no_origin_gets_cors_headers(self, client: httpx.AsyncClient) -> None:
+        for origin in ("https://store.example", "null", "http://localhost:3000"):
+            simple = await client.get("/health/live", headers={"Origin": origin})
+            preflight = await client.options(
+                "/health/live", headers={"Origin": origin, "Access-Control-Request-Method": "GET"}
+            )
+            assert not cors_headers(simple), origin
+            assert not cors_headers(preflight), origin
+
+
+def cors_headers(response: httpx.Response) -> list[str]:
+    return [name for name in response.headers if name.lower().startswith("access-control-")]
 
 
 async def test_docs_can_be_switched_off(settings: Settings, tmp_path: Path) -> None:

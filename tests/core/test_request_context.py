@@ -1,10 +1,17 @@
-"""Request ids: echoed or generated, and on every log line of the request."""
+"""Request ids: echoed or generated, and on every log line of the request; tracebacks without locals."""
 
+import io
 import logging
 import re
+from pathlib import Path
 
 import httpx
 import pytest
+import structlog
+
+from shop.core.config import Settings
+from shop.core.logging import configure_logging
+from tests.conftest import make_settings
 
 
 class TestRequestId:
@@ -49,3 +56,35 @@ class TestLogContext:
         events = {r.msg["event"]: r.msg for r in caplog.records if isinstance(r.msg, dict)}
         assert events["probe.nested"]["route"] == "/api/v1/probe/nested/{thing_id}"
         assert events["http.request"]["route"] == "/api/v1/probe/nested/{thing_id}"
+
+
+class TestTracebacks:
+    @pytest.mark.parametrize("log_format", ["console", "json"])
+    def test_a_logged_traceback_shows_no_local_variables(
+        self, settings: Settings, tmp_path: Path, log_format: str
+    ) -> None:
+        secret = "-".join(["local", "value", "never", "logged"])  # not on a line a traceback shows
+        configure_logging(
+            make_settings(settings.require_database_url(), "redis://127.0.0.1:1/0", tmp_path, log_format=log_format)
+        )
+        try:
+            root = logging.getLogger()
+            output = io.StringIO()
+            handler = logging.StreamHandler(output)
+            handler.setFormatter(root.handlers[0].formatter)
+            root.addHandler(handler)
+            try:
+                fail_holding(secret)
+            except RuntimeError:
+                structlog.get_logger().exception("probe.failed")
+            root.removeHandler(handler)
+        finally:
+            configure_logging(settings)
+        assert "RuntimeError" in output.getvalue()
+        assert "fail_holding" in output.getvalue()
+        assert secret not in output.getvalue()
+
+
+def fail_holding(value: str) -> None:
+    copy = value.upper().lower()
+    raise RuntimeError(f"failed after {len(copy)} characters")

@@ -12,6 +12,7 @@ from shop.core.db import new_id, unit_of_work
 from shop.core.resources import Resources
 from shop.core.security import Role
 from shop.products.models import Product, StockMovement, Variant
+from tests.fixtures import logscan
 from tests.fixtures.auth import Account, create_user
 
 ADDRESS = {
@@ -47,6 +48,7 @@ async def admin(resources: Resources) -> Account:
 @pytest.fixture
 def webhook_secret(resources: Resources, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setattr(resources.settings, "payment_webhook_secret", WEBHOOK_SECRET)
+    logscan.secret(WEBHOOK_SECRET)
     return WEBHOOK_SECRET
 
 

@@ -11,7 +11,7 @@ ROUTES: dict[tuple[str, str], tuple[bool, set[str]]] = {
     ("put", "/api/v1/cart/items/{variant_id}"): (False, {"401", "422"}),
     ("delete", "/api/v1/cart/items/{variant_id}"): (False, {"401", "422"}),
     ("delete", "/api/v1/cart"): (False, {"401", "422"}),
-    ("post", "/api/v1/orders"): (True, {"400", "401", "409", "422"}),
+    ("post", "/api/v1/orders"): (True, {"400", "401", "409", "422", "429"}),
     ("get", "/api/v1/orders"): (False, {"401", "422"}),
     ("get", "/api/v1/orders/{order_id}"): (False, {"401", "404", "422"}),
     ("post", "/api/v1/orders/{order_id}/pay"): (True, {"400", "401", "402", "404", "409", "422", "502"}),

@@ -162,7 +162,7 @@ class TestWebhook:
 
     @pytest.mark.parametrize(
         "tamper",
-        ["no-header", "wrong-secret", "changed-body", "garbled", "stale", "future", "no-timestamp"],
+        ["no-header", "wrong-secret", "changed-body", "garbled", "stale", "future", "no-timestamp", "oversized"],
     )
     async def test_a_bad_or_stale_signature_is_400(
         self,
@@ -183,6 +183,8 @@ class TestWebhook:
             "stale": signed(webhook_secret, body, now - 301),
             "future": signed(webhook_secret, body, now + 301),
             "no-timestamp": {"Shop-Signature": signed(webhook_secret, body)["Shop-Signature"].split(",")[1]},
+            # A valid signature buried in padding: a header this long is refused unread.
+            "oversized": {"Shop-Signature": signed(webhook_secret, body)["Shop-Signature"] + ",v0=" + "0" * 1024},
         }[tamper]
         response = await deliver(client, body, headers)
         assert response.status_code == 400

@@ -94,6 +94,17 @@ class TestRefused:
     async def test_missing_fields_are_a_422(self, client: httpx.AsyncClient, form: dict[str, str]) -> None:
         assert_problem(await client.post(TOKEN, data=form), 422, "validation_error")
 
+    @pytest.mark.parametrize(
+        "field", [("username", "a" * 321), ("password", "p" * 129), ("scope", "s" * 256), ("client_id", "c" * 256)]
+    )
+    async def test_overlong_fields_are_a_422(
+        self, client: httpx.AsyncClient, customer: Account, field: tuple[str, str]
+    ) -> None:
+        form = {"username": customer.email, "password": customer.password, field[0]: field[1]}
+        response = await client.post("/api/v1/auth/token", data=form)
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["body", field[0]]
+
     async def test_a_username_that_is_no_email_is_just_wrong(self, client: httpx.AsyncClient) -> None:
         response = await client.post(TOKEN, data={"username": "admin", "password": PASSWORD})
         assert_problem(response, 401, "invalid_credentials")

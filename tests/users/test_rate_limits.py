@@ -30,6 +30,7 @@ LIMITS = {
     "login_max_attempts_per_address": 6,
     "login_window_seconds": WINDOW_SECONDS,
     "password_reset_max_per_email": 2,
+    "password_reset_max_per_address": 4,
 }
 
 
@@ -59,6 +60,7 @@ class TestDefaults:
         assert (defaults.login_max_failures_per_email, defaults.login_max_attempts_per_address) == (10, 100)
         assert defaults.login_window_seconds == 15 * 60
         assert (defaults.password_reset_max_per_email, defaults.password_reset_window_seconds) == (5, 60 * 60)
+        assert defaults.password_reset_max_per_address == 50
 
 
 class TestLoginPerEmail:
@@ -112,6 +114,13 @@ class TestPasswordReset:
             assert (await limited.post(RESET, json={"email": customer.email})).status_code == 202
         assert_problem(await limited.post(RESET, json={"email": customer.email}), 429, "rate_limited")
         assert (await limited.post(RESET, json={"email": "someone-else@example.com"})).status_code == 202
+
+    async def test_requests_per_address_are_limited_whatever_the_email(self, limited: httpx.AsyncClient) -> None:
+        for n in range(4):
+            assert (await limited.post(RESET, json={"email": f"victim{n}@example.com"})).status_code == 202
+        refused = await limited.post(RESET, json={"email": "victim9@example.com"})
+        assert_problem(refused, 429, "rate_limited")
+        assert int(refused.headers["retry-after"]) >= 1
 
     async def test_unknown_emails_are_limited_alike(self, limited: httpx.AsyncClient) -> None:
         for _ in range(2):

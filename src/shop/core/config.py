@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=15 * 60, ge=1)
     password_reset_max_per_email: int = Field(default=5, ge=1)
     password_reset_window_seconds: int = Field(default=60 * 60, ge=1)
+    # Reset requests per client address, whatever the email: one address cannot mail-bomb many accounts.
+    password_reset_max_per_address: int = Field(default=50, ge=1)
+    # Checkouts per customer and per client address (each attempt counts; 429 beyond).
+    checkout_max_per_user: int = Field(default=20, ge=1)
+    checkout_max_per_address: int = Field(default=100, ge=1)
+    checkout_window_seconds: int = Field(default=60 * 60, ge=1)
     payment_timeout_minutes: int = Field(default=30, ge=1)
     # One flat shipping charge per order, in minor units of SHOP_CURRENCY (0: shipping is free).
     shipping_flat_amount: int = Field(default=0, ge=0, le=10**9)

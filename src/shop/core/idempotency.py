@@ -165,6 +165,8 @@ def idempotency_guard(authenticate: Callable[..., Any]) -> Callable[..., Awaitab
             Header(
                 alias=HEADER,
                 description="Makes a retry safe: the same key and body within 24 h get the first answer.",
+                # Checked by `parse_key`, which answers 400 `invalid_idempotency_key` (API.md), not 422.
+                json_schema_extra={"maxLength": MAX_KEY_LENGTH + 2},  # + the quotes of an sf-string
             ),
         ] = None,
     ) -> None:

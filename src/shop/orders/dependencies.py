@@ -2,10 +2,12 @@
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
-from shop.core.deps import SettingsDep
+from shop.core.deps import ResourcesDep, SettingsDep
 from shop.core.idempotency import idempotency_guard
+from shop.core.ratelimit import SlidingWindowLimiter
+from shop.orders.limits import CheckoutLimits
 from shop.orders.providers import PaymentProvider, get_provider
 from shop.orders.schemas import Actor
 from shop.orders.service import Buyer
@@ -14,6 +16,16 @@ from shop.users.dependencies import CurrentUser, get_current_user
 # `dependencies=[IdempotencyKey]` makes a route honour `Idempotency-Key` (shop.core.idempotency).
 # It authenticates first, with the same (cached) dependency the route's `CurrentUser` uses.
 IdempotencyKey = Depends(idempotency_guard(get_current_user))
+
+
+async def check_checkout_limits(request: Request, user: CurrentUser, resources: ResourcesDep) -> None:
+    limits = CheckoutLimits(SlidingWindowLimiter(resources.redis), resources.settings)
+    # Behind a proxy, `shop serve` (uvicorn --proxy-headers) puts the client's address here.
+    await limits.check(str(user.id), request.client.host if request.client else None)
+
+
+# Before the Idempotency-Key claim: a refused checkout must not become the key's stored answer.
+CheckoutLimit = Depends(check_checkout_limits)
 
 
 async def get_actor(user: CurrentUser) -> Actor:

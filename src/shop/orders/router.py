@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response
 
 from shop.core.deps import CacheDep, SessionDep, SettingsDep
-from shop.core.errors import NotFound, Unauthorized, error_responses
+from shop.core.errors import NotFound, RateLimited, Unauthorized, error_responses
 from shop.core.idempotency import IdempotencyInProgress, IdempotencyKeyReused, InvalidIdempotencyKey
 from shop.core.routing import ShopRoute
 from shop.core.schemas import Cursor, Page, PageSize
 from shop.orders import schemas
-from shop.orders.dependencies import ActorDep, BuyerDep, IdempotencyKey, PaymentProviderDep
+from shop.orders.dependencies import ActorDep, BuyerDep, CheckoutLimit, IdempotencyKey, PaymentProviderDep
 from shop.orders.errors import (
     EmptyOrder,
     InsufficientStock,
@@ -23,6 +23,7 @@ from shop.orders.errors import (
     PaymentProviderError,
     VariantUnavailable,
 )
+from shop.orders.providers import MAX_SIGNATURE_HEADER_LENGTH
 from shop.orders.repository import OrderFilter
 from shop.orders.service import cart, checkout, orders, payments
 from shop.users.dependencies import CurrentUser
@@ -73,8 +74,8 @@ async def clear_cart(user: CurrentUser, session: SessionDep) -> None:
 @orders_router.post(
     "",
     status_code=201,
-    dependencies=[IdempotencyKey],
-    responses=error_responses(EmptyOrder, VariantUnavailable, InsufficientStock, *IDEMPOTENCY_ERRORS),
+    dependencies=[CheckoutLimit, IdempotencyKey],
+    responses=error_responses(EmptyOrder, VariantUnavailable, InsufficientStock, RateLimited, *IDEMPOTENCY_ERRORS),
 )
 async def place_order(
     data: schemas.OrderCreate, buyer: BuyerDep, session: SessionDep, cache: CacheDep, settings: SettingsDep
@@ -141,7 +142,13 @@ async def payment_webhook(
     cache: CacheDep,
     settings: SettingsDep,
     signature: Annotated[
-        str | None, Header(alias="Shop-Signature", description="t=<unix seconds>,v1=<hex HMAC-SHA256>")
+        str | None,
+        Header(
+            alias="Shop-Signature",
+            description="t=<unix seconds>,v1=<hex HMAC-SHA256>",
+            # Checked by the signature verification: a longer header is 400 `invalid_signature`.
+            json_schema_extra={"maxLength": MAX_SIGNATURE_HEADER_LENGTH},
+        ),
     ] = None,
 ) -> schemas.WebhookReceipt:
     """The payment provider's signed event (`payment.succeeded`, `payment.failed`); each event id counts once."""

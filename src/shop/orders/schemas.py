@@ -69,7 +69,9 @@ class Address(Schema):
     line2: Text200 | None = None
     city: Text100
     postal_code: Text20
-    country: str = Field(description="ISO 3166-1 alpha-2 code, e.g. DE.")
+    country: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=2)] = Field(
+        description="ISO 3166-1 alpha-2 code, e.g. DE."
+    )
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 ()./-]{2,29}$")] | None = None
 
     @field_validator("country")

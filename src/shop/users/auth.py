@@ -82,10 +82,10 @@ class AuthService:
             log.info("users.logged_out", user_id=str(token.user_id))
 
     async def request_password_reset(
-        self, session: AsyncSession, settings: Settings, limits: AccountLimits, email: str
+        self, session: AsyncSession, settings: Settings, limits: AccountLimits, email: str, address: str | None
     ) -> None:
         """Email a one-time token if the address has an active account; the caller never learns which."""
-        await limits.check_reset_request(email)
+        await limits.check_reset_request(email, address)
         # Made whether or not the account exists, so both paths do the same work.
         raw_token = tokens.new_opaque_token()
         digest = tokens.token_digest(raw_token)

@@ -18,6 +18,7 @@ class AccountLimits:
         self.login_per_address = Limit(settings.login_max_attempts_per_address, settings.login_window_seconds)
         self.login_failures_per_email = Limit(settings.login_max_failures_per_email, settings.login_window_seconds)
         self.reset_per_email = Limit(settings.password_reset_max_per_email, settings.password_reset_window_seconds)
+        self.reset_per_address = Limit(settings.password_reset_max_per_address, settings.password_reset_window_seconds)
 
     async def check_login(self, email: str, address: str | None) -> None:
         """Raise `RateLimited` before the password is even checked, when either limit is reached."""
@@ -31,7 +32,9 @@ class AccountLimits:
     async def login_succeeded(self, email: str) -> None:
         await self.limiter.reset(_email_key("login", email))
 
-    async def check_reset_request(self, email: str) -> None:
+    async def check_reset_request(self, email: str, address: str | None) -> None:
+        if address is not None:
+            _raise_unless_allowed(await self.limiter.hit(f"reset:address:{address}", self.reset_per_address))
         _raise_unless_allowed(await self.limiter.hit(_email_key("reset", email), self.reset_per_email))
 
 

@@ -4,7 +4,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
 
 from shop.core.deps import SessionDep, SettingsDep
 from shop.core.errors import Forbidden, RateLimited, Unauthorized, error_responses
@@ -26,7 +25,7 @@ from shop.users.errors import (
 from shop.users.models import User
 from shop.users.service import user_service
 
-# Token responses must never be cached (RFC 6749, section 5.1).
+# Token responses must never be cached (RFC 6749, section 5.1), nor anything else about an account.
 NO_STORE = {"Cache-Control": "no-store"}
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"], route_class=ShopRoute)
@@ -51,8 +50,9 @@ admin_router = APIRouter(
     response_model=schemas.User,
     responses=error_responses(EmailTaken),
 )
-async def register(body: schemas.UserCreate, session: SessionDep) -> User:
+async def register(body: schemas.UserCreate, response: Response, session: SessionDep) -> User:
     """Create a customer account; a welcome email follows."""
+    response.headers.update(NO_STORE)  # the answer holds the account, and the request no credentials
     return await user_service.register(session, body)
 
 
@@ -61,7 +61,7 @@ async def register(body: schemas.UserCreate, session: SessionDep) -> User:
     responses=error_responses(InvalidCredentials, AccountDisabled, RateLimited),
 )
 async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[schemas.LoginForm, Depends()],
     request: Request,
     response: Response,
     session: SessionDep,
@@ -99,10 +99,15 @@ async def logout(body: schemas.RefreshRequest, session: SessionDep) -> None:
     responses={status.HTTP_202_ACCEPTED: {"description": "Accepted"}, **error_responses(RateLimited)},
 )
 async def request_password_reset(
-    body: schemas.PasswordResetRequest, session: SessionDep, settings: SettingsDep, limits: AccountLimitsDep
+    body: schemas.PasswordResetRequest,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    limits: AccountLimitsDep,
 ) -> Response:
     """Email a one-time password-reset token; the answer is the same whether or not the account exists."""
-    await auth_service.request_password_reset(session, settings, limits, body.email)
+    address = request.client.host if request.client else None
+    await auth_service.request_password_reset(session, settings, limits, body.email, address)
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated, Literal, Self
 
 from email_validator import EmailNotValidError, validate_email
+from fastapi import Form
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -136,3 +137,27 @@ class PasswordResetRequest(Schema):
 class PasswordResetConfirm(Schema):
     token: OpaqueToken
     new_password: Password
+
+
+# The OAuth2 password flow's form, as FastAPI's OAuth2PasswordRequestForm but with every field bounded.
+OAUTH_FIELD_MAX_LENGTH = 255
+
+
+class LoginForm:
+    def __init__(
+        self,
+        username: Annotated[str, Form(max_length=EMAIL_MAX_LENGTH, description="The account's email.")],
+        password: Annotated[str, Form(max_length=PASSWORD_MAX_LENGTH, json_schema_extra={"format": "password"})],
+        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        scope: Annotated[str, Form(max_length=OAUTH_FIELD_MAX_LENGTH, description="Unused.")] = "",
+        client_id: Annotated[str | None, Form(max_length=OAUTH_FIELD_MAX_LENGTH, description="Unused.")] = None,
+        client_secret: Annotated[
+            str | None, Form(max_length=OAUTH_FIELD_MAX_LENGTH, json_schema_extra={"format": "password"})
+        ] = None,
+    ) -> None:
+        self.username = username
+        self.password = password
+        self.grant_type = grant_type
+        self.scopes = scope.split()
+        self.client_id = client_id
+        self.client_secret = client_secret
