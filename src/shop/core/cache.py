@@ -6,12 +6,15 @@ entry loaded before the write (even one stored after it) no longer matches and i
 Availability: when Redis fails, reads fall through to the loader and the request still succeeds.
 An invalidation lost to an outage is made up for by bumping a global *epoch* as soon as Redis
 answers again, which retires every entry stored before it.
+Replicas: a loader that reads a replica may see the state from before a write that already bumped
+the generation, and would cache it under the new stamp. So a write also marks its keys as
+*recently written* for `recent_write_seconds` (the replica's tolerated lag); while the mark
+lasts, a miss loads with the caller's `primary` loader instead.
 """
 
 import asyncio
 import hashlib
 import json
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import cast
@@ -24,6 +27,7 @@ from redis.retry import Retry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core import metrics
+from shop.core.breaker import CircuitBreaker
 from shop.core.config import Settings
 from shop.core.db import after_commit
 
@@ -31,6 +35,7 @@ log = structlog.get_logger()
 
 KEY_PREFIX = "shop"
 EPOCH_KEY = f"{KEY_PREFIX}:epoch"
+EPOCH_WRITTEN_KEY = f"{KEY_PREFIX}:written:epoch"
 EPOCH_RETRY_SECONDS = 0.5
 Loader = Callable[[], Awaitable[bytes | None]]
 
@@ -72,44 +77,44 @@ class CacheKey:
     def generation(self) -> str:
         return f"{KEY_PREFIX}:gen:{self.namespace}:{self.ident}"
 
-
-class CircuitBreaker:
-    """After a failure, skip the dependency for `cooldown` seconds, then try it again.
-
-    A Redis that hangs would otherwise cost every request a full timeout; with the breaker
-    open, reads go straight to the database.
-    """
-
-    def __init__(self, cooldown: float = 5.0) -> None:
-        self.cooldown = cooldown
-        self._open_until = 0.0
-
     @property
-    def closed(self) -> bool:
-        return time.monotonic() >= self._open_until
+    def written(self) -> str:
+        return f"{KEY_PREFIX}:written:{self.namespace}:{self.ident}"
 
-    def trip(self) -> None:
-        self._open_until = time.monotonic() + self.cooldown
+
+@dataclass(frozen=True, slots=True)
+class _Lookup:
+    stamp: bytes | None  # epoch.generation when the look-up began; None when Redis is unusable
+    value: bytes | None  # the cached bytes, when they carry that stamp
+    recently_written: bool = False
 
 
 class Cache:
-    def __init__(self, redis: Redis, breaker: CircuitBreaker | None = None) -> None:
+    def __init__(self, redis: Redis, breaker: CircuitBreaker | None = None, *, recent_write_seconds: float = 0) -> None:
         self.redis = redis
         self.breaker = breaker or CircuitBreaker()
+        self.recent_write_seconds = recent_write_seconds
         self._inflight: dict[str, asyncio.Future[bytes | None]] = {}
         self._epoch_bump: asyncio.Task[None] | None = None
 
-    async def get_or_load(self, key: CacheKey, loader: Loader, ttl: int) -> bytes | None:
+    async def get_or_load(
+        self, key: CacheKey, loader: Loader, ttl: int, *, primary: Loader | None = None
+    ) -> bytes | None:
         """The cached bytes for `key`, or the loader's answer (stored when not None).
 
-        Concurrent misses on one key in this process share one load (no stampede on a cold key).
+        `primary` is the same load from the primary database, for a `loader` that reads a
+        replica: it runs instead while `key` is marked recently written. Concurrent misses on one
+        key in this process share one load (no stampede on a cold key).
         """
         pending = self._inflight.get(key.data)
         if pending is not None:
             return await asyncio.shield(pending)
-        stamp, cached = await self._read(key)
-        if cached is not None:
-            return cached
+        lookup = await self._read(key)
+        if lookup.value is not None:
+            return lookup.value
+        stamp = lookup.stamp
+        if lookup.recently_written and primary is not None:
+            loader = primary
         pending = self._inflight.get(key.data)  # a load may have begun while Redis answered
         if pending is not None:
             return await asyncio.shield(pending)
@@ -136,6 +141,8 @@ class Cache:
                 for key in keys:
                     pipe.incr(key.generation)
                     pipe.delete(key.data)
+                    if self.recent_write_seconds:
+                        pipe.set(key.written, b"1", px=self._recent_write_ms)
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             self._failed("invalidate", exc)
@@ -148,26 +155,32 @@ class Cache:
 
         after_commit(session, _invalidate)
 
-    async def _read(self, key: CacheKey) -> tuple[bytes | None, bytes | None]:
-        """(current stamp, cached value if it carries that stamp); the stamp is epoch.generation."""
+    @property
+    def _recent_write_ms(self) -> int:
+        return max(1, round(self.recent_write_seconds * 1000))
+
+    async def _read(self, key: CacheKey) -> _Lookup:
         if not self.breaker.closed or self._epoch_bump is not None:
             metrics.cache_requests.labels(key.namespace, "skipped").inc()
-            return None, None
+            return _Lookup(None, None)
         try:
-            values = cast(list[bytes | None], await self.redis.mget(EPOCH_KEY, key.generation, key.data))
-            epoch, generation, stored = values
+            values = cast(
+                list[bytes | None],
+                await self.redis.mget(EPOCH_KEY, key.generation, key.data, key.written, EPOCH_WRITTEN_KEY),
+            )
+            epoch, generation, stored, written, epoch_written = values
         except (RedisError, OSError) as exc:
             self._failed("read", exc)
             metrics.cache_requests.labels(key.namespace, "error").inc()
-            return None, None
+            return _Lookup(None, None)
         stamp = (epoch or b"0") + b"." + (generation or b"0")
         if stored is not None:
             stored_stamp, _, value = stored.partition(b"\n")
             if stored_stamp == stamp:
                 metrics.cache_requests.labels(key.namespace, "hit").inc()
-                return stamp, value
+                return _Lookup(stamp, value)
         metrics.cache_requests.labels(key.namespace, "miss").inc()
-        return stamp, None
+        return _Lookup(stamp, None, recently_written=written is not None or epoch_written is not None)
 
     async def _store(self, key: CacheKey, stamp: bytes, value: bytes, ttl: int) -> None:
         try:
@@ -187,7 +200,12 @@ class Cache:
     async def _bump_epoch(self) -> None:
         while True:
             try:
-                await self.redis.incr(EPOCH_KEY)
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    pipe.incr(EPOCH_KEY)
+                    if self.recent_write_seconds:
+                        # The lost invalidation's keys are unknown: every key counts as written.
+                        pipe.set(EPOCH_WRITTEN_KEY, b"1", px=self._recent_write_ms)
+                    await pipe.execute()
             except (RedisError, OSError):
                 await asyncio.sleep(EPOCH_RETRY_SECONDS)
                 continue

@@ -46,7 +46,14 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".shop")
 
     database_url: str | None = None
+    # A streaming replica for storefront catalogue reads; writes and read-your-writes stay on the primary.
     database_replica_url: str | None = None
+    # For this long after a write, cached catalogue entries of what it changed are loaded from the
+    # primary (a replica may not have replayed the write yet). Keep it above the replica's lag alarm.
+    database_replica_max_lag_seconds: float = Field(default=10.0, ge=0, le=3600)
+    # Connections go through PgBouncer in transaction pooling mode (no cached prepared statements,
+    # no session-level settings at connect).
+    database_pgbouncer: bool = False
     database_pool_size: int = Field(default=10, ge=1, le=200)
     database_max_overflow: int = Field(default=10, ge=0, le=200)
     database_pool_timeout: float = Field(default=5.0, gt=0)

@@ -11,6 +11,7 @@ from kombu import Connection
 from pydantic import BaseModel
 from redis.asyncio import Redis
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shop.core import metrics
 from shop.core.deps import ResourcesDep
@@ -42,13 +43,18 @@ async def live() -> Liveness:
 
 @router.get("/health/ready", response_model=Readiness, responses={503: {"model": Readiness}})
 async def ready(resources: ResourcesDep) -> JSONResponse:
-    """200 `ok` or `degraded` while PostgreSQL answers (Redis or the broker may be down); else 503."""
-    database, redis, broker = await asyncio.gather(
-        _check(_database_ok(resources), "database"),
-        _check(_redis_ok(resources.redis), "redis"),
-        _check(_broker_ok(resources), "broker"),
-    )
-    checks: dict[str, CheckState] = {"database": database, "redis": redis, "broker": broker}
+    """200 `ok` or `degraded` while PostgreSQL answers (Redis, broker or replica may be down); else 503."""
+    probes: dict[str, Awaitable[None]] = {
+        "database": _database_ok(resources.database.engine),
+        "redis": _redis_ok(resources.redis),
+        "broker": _broker_ok(resources),
+    }
+    if resources.database.replica_engine is not None:
+        # Degraded, not down: catalogue reads fall back to the primary while the replica is away.
+        probes["database_replica"] = _database_ok(resources.database.replica_engine)
+    states = await asyncio.gather(*(_check(probe, name) for name, probe in probes.items()))
+    checks: dict[str, CheckState] = dict(zip(probes, states, strict=True))
+    database = checks["database"]
     if database == "down":
         status, code = "unavailable", 503
     else:
@@ -71,8 +77,8 @@ async def _check(probe: Awaitable[None], name: str) -> CheckState:
     return "ok"
 
 
-async def _database_ok(resources: Resources) -> None:
-    async with resources.database.engine.connect() as connection:
+async def _database_ok(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
 
 

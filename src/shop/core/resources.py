@@ -35,7 +35,7 @@ async def open_resources(settings: Settings, celery: Celery | None = None) -> As
     publish = TaskPublisher(celery)
     relay = BackgroundRelay(database, publish)
     database.sessionmaker.configure(info={RELAY_SESSION_INFO_KEY: relay})
-    cache = Cache(redis)
+    cache = Cache(redis, recent_write_seconds=settings.database_replica_max_lag_seconds)
     try:
         yield Resources(settings, database, redis, cache, celery, publish)
     finally:

@@ -103,7 +103,13 @@ async def _import(
 
     redis = create_redis(settings.require_redis_url(), settings)
     try:
-        return await import_catalog(sessions, Cache(redis), source.lines(), actor_id=actor_id, on_batch=progress)
+        return await import_catalog(
+            sessions,
+            Cache(redis, recent_write_seconds=settings.database_replica_max_lag_seconds),
+            source.lines(),
+            actor_id=actor_id,
+            on_batch=progress,
+        )
     except Exception:
         log.exception("catalog.import_job_failed", job_id=str(job_id))
         return None
