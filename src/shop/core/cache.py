@@ -17,10 +17,11 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import structlog
 from redis.asyncio import Redis
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
@@ -30,6 +31,7 @@ from shop.core import metrics
 from shop.core.breaker import CircuitBreaker
 from shop.core.config import Settings
 from shop.core.db import after_commit
+from shop.core.redis_urls import is_sentinel_url, parse_sentinel_url
 
 log = structlog.get_logger()
 
@@ -41,14 +43,29 @@ Loader = Callable[[], Awaitable[bytes | None]]
 
 
 def create_redis(url: str, settings: Settings) -> Redis:
+    """A client for one server's URL, or for the master a `redis+sentinel://` URL names."""
+    timeouts = {"socket_timeout": settings.redis_timeout, "socket_connect_timeout": settings.redis_timeout}
     # No retries: with Redis down a request should lose one short timeout, not several.
-    return Redis.from_url(
-        url,
-        socket_timeout=settings.redis_timeout,
-        socket_connect_timeout=settings.redis_timeout,
-        retry=Retry(NoBackoff(), 0),
-        health_check_interval=30,
+    options: dict[str, Any] = {**timeouts, "retry": Retry(NoBackoff(), 0), "health_check_interval": 30}
+    if not is_sentinel_url(url):
+        return Redis.from_url(url, **options)
+    parts = parse_sentinel_url(url)
+    sentinel_options = {**timeouts, "password": parts.sentinel_password}
+    sentinel = Sentinel(list(parts.sentinels), sentinel_kwargs=sentinel_options)  # type: ignore[no-untyped-call]
+    # The pool asks the sentinels for the master on each new connection, so after a failover
+    # the next connection reaches the new master.
+    master: Redis = sentinel.master_for(
+        parts.service, redis_class=Redis, db=parts.db, username=parts.username, password=parts.password, **options
     )
+    return master
+
+
+async def close_redis(redis: Redis) -> None:
+    await redis.aclose()
+    pool = redis.connection_pool
+    if isinstance(pool, SentinelConnectionPool):
+        for sentinel in pool.sentinel_manager.sentinels:
+            await sentinel.aclose()
 
 
 def stable_key(*parts: object) -> str:

@@ -9,6 +9,8 @@ from typing import Annotated
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from shop.core.redis_urls import is_sentinel_url, parse_sentinel_url
+
 
 class Environment(StrEnum):
     dev = "dev"
@@ -106,6 +108,13 @@ class Settings(BaseSettings):
         # Operators write `SHOP_CORS_ORIGINS=https://a.example,https://b.example`.
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("redis_url", "broker_url")
+    @classmethod
+    def _valid_sentinel_url(cls, value: str | None) -> str | None:
+        if value is not None and is_sentinel_url(value):
+            parse_sentinel_url(value)  # a malformed one stops start-up here, named
         return value
 
     @field_validator("log_level")

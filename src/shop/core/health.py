@@ -14,7 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shop.core import metrics
+from shop.core.cache import close_redis, create_redis
 from shop.core.deps import ResourcesDep
+from shop.core.redis_urls import is_sentinel_url
 from shop.core.resources import Resources
 
 CHECK_TIMEOUT_SECONDS = 2.0
@@ -92,12 +94,12 @@ async def _broker_ok(resources: Resources) -> None:
         raise RuntimeError("no broker configured")
     if url == resources.settings.redis_url:
         await resources.redis.ping()
-    elif url.startswith(("redis://", "rediss://", "valkey://")):
-        client = Redis.from_url(url, socket_connect_timeout=CHECK_TIMEOUT_SECONDS)
+    elif url.startswith(("redis://", "rediss://", "valkey://")) or is_sentinel_url(url):
+        client = create_redis(url, resources.settings)
         try:
             await client.ping()
         finally:
-            await client.aclose()
+            await close_redis(client)
     else:
         await asyncio.to_thread(_kombu_ping, url)
 

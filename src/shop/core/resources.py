@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from celery import Celery
 from redis.asyncio import Redis
 
-from shop.core.cache import Cache, create_redis
+from shop.core.cache import Cache, close_redis, create_redis
 from shop.core.config import Settings
 from shop.core.db import Database
 from shop.core.outbox import RELAY_SESSION_INFO_KEY, BackgroundRelay
@@ -41,5 +41,5 @@ async def open_resources(settings: Settings, celery: Celery | None = None) -> As
     finally:
         await relay.drain(RELAY_DRAIN_SECONDS)
         await cache.close()
-        await redis.aclose()
+        await close_redis(redis)
         await database.dispose()

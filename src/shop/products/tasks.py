@@ -14,7 +14,7 @@ import uuid
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shop.core.cache import Cache, create_redis
+from shop.core.cache import Cache, close_redis, create_redis
 from shop.core.config import Settings
 from shop.core.db import commit
 from shop.core.jobs import FINISHED, JobError, JobStatus, jobs
@@ -114,4 +114,4 @@ async def _import(
         log.exception("catalog.import_job_failed", job_id=str(job_id))
         return None
     finally:
-        await redis.aclose()
+        await close_redis(redis)
