@@ -1,14 +1,15 @@
-"""redis+sentinel:// URLs: parsing, the clients built from them, and kombu's form for the broker."""
+"""redis+sentinel:// and redis+cluster:// URLs: parsing, the clients built from them, the broker."""
 
 from pathlib import Path
 
 import pytest
+from redis.asyncio import RedisCluster
 from redis.asyncio.sentinel import SentinelConnectionPool
 
 from shop.core.cache import close_redis, create_redis
 from shop.core.config import ConfigError, load_settings
 from shop.core.queue import create_celery
-from shop.core.redis_urls import SentinelUrl, kombu_broker, parse_sentinel_url
+from shop.core.redis_urls import ClusterUrl, SentinelUrl, kombu_broker, parse_cluster_url, parse_sentinel_url
 
 
 class TestParsing:
@@ -35,9 +36,9 @@ class TestParsing:
             ("redis+sentinel://host:26379/", "names the master"),
             ("redis+sentinel://host:26379/mymaster/zero", "must be a number"),
             ("redis+sentinel://host:26379/mymaster/0/extra", "names the master"),
-            ("redis+sentinel://host:port/mymaster", "not a sentinel host"),
-            ("redis+sentinel://a:1,,b:2/mymaster", "at least one sentinel host"),
-            ("redis+sentinel:///mymaster", "at least one sentinel host"),
+            ("redis+sentinel://host:port/mymaster", "not a host"),
+            ("redis+sentinel://a:1,,b:2/mymaster", "at least one host"),
+            ("redis+sentinel:///mymaster", "at least one host"),
             ("redis+sentinel://host/mymaster?master=x", "unknown Sentinel URL option: master"),
             ("redis://host:6379/0", r"starts with redis\+sentinel://"),
         ],
@@ -87,5 +88,48 @@ class TestClient:
             assert [(each["host"], each["port"]) for each in kwargs] == [("a", 26380), ("b", 26379)]
             assert kwargs[0]["password"] == "sp"
             assert kwargs[0]["socket_timeout"] == settings.redis_timeout
+        finally:
+            await close_redis(redis)
+
+
+class TestCluster:
+    def test_nodes_and_credentials(self) -> None:
+        assert parse_cluster_url("redis+cluster://:pw@node-a:7000,node-b,[::1]:7002") == ClusterUrl(
+            nodes=(("node-a", 7000), ("node-b", 6379), ("::1", 7002)), password="pw"
+        )
+        assert parse_cluster_url("redis+cluster://node-a:7000/0").nodes == (("node-a", 7000),)
+
+    @pytest.mark.parametrize(
+        ("url", "message"),
+        [
+            ("redis+cluster://node-a:7000/1", "only database 0"),
+            ("redis+cluster://node-a:7000?db=0", "unknown Cluster URL option"),
+            ("redis+cluster://", "at least one host"),
+        ],
+    )
+    def test_a_bad_url_says_what_is_wrong(self, url: str, message: str) -> None:
+        with pytest.raises(ValueError, match=message):
+            parse_cluster_url(url)
+
+    def test_a_cluster_cannot_be_the_broker(self, tmp_path: Path) -> None:
+        # Unset, the broker would be the Redis URL: a cluster there needs a broker of its own.
+        with pytest.raises(ConfigError, match=r"^SHOP_BROKER_URL: Celery cannot use a Redis Cluster"):
+            load_settings(_env_file=None, data_dir=tmp_path, redis_url="redis+cluster://node-a:7000")
+        settings = load_settings(
+            _env_file=None, data_dir=tmp_path, redis_url="redis+cluster://node-a:7000", broker_url="amqp://rabbit//"
+        )
+        assert settings.effective_broker_url == "amqp://rabbit//"
+
+    async def test_a_cluster_url_makes_a_cluster_client(self, tmp_path: Path) -> None:
+        settings = load_settings(_env_file=None, data_dir=tmp_path)
+        redis = create_redis("redis+cluster://u:pw@node-a:7000,node-b", settings)
+        try:
+            assert isinstance(redis, RedisCluster)
+            manager = redis.nodes_manager
+            nodes = [(node.host, node.port) for node in manager.startup_nodes.values()]
+            assert sorted(nodes) == [("node-a", 7000), ("node-b", 6379)]
+            assert manager.connection_kwargs["username"] == "u"
+            assert manager.connection_kwargs["password"] == "pw"
+            assert manager.connection_kwargs["socket_timeout"] == settings.redis_timeout
         finally:
             await close_redis(redis)

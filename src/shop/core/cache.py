@@ -17,13 +17,14 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeAlias, cast
 
 import structlog
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
+from redis.asyncio.cluster import ClusterNode
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 from redis.retry import Retry
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,7 +32,7 @@ from shop.core import metrics
 from shop.core.breaker import CircuitBreaker
 from shop.core.config import Settings
 from shop.core.db import after_commit
-from shop.core.redis_urls import is_sentinel_url, parse_sentinel_url
+from shop.core.redis_urls import is_cluster_url, is_sentinel_url, parse_cluster_url, parse_sentinel_url
 
 log = structlog.get_logger()
 
@@ -42,11 +43,21 @@ EPOCH_RETRY_SECONDS = 0.5
 Loader = Callable[[], Awaitable[bytes | None]]
 
 
-def create_redis(url: str, settings: Settings) -> Redis:
-    """A client for one server's URL, or for the master a `redis+sentinel://` URL names."""
+# A single server (or a Sentinel-managed master), or a Redis Cluster (redis_urls.py).
+RedisClient: TypeAlias = Redis | RedisCluster
+# What a Redis outage raises: a cluster client also raises its own, outside RedisError.
+REDIS_ERRORS = (RedisError, RedisClusterException, OSError)
+
+
+def create_redis(url: str, settings: Settings) -> RedisClient:
+    """A client for one server's URL, the master a `redis+sentinel://` URL names, or a cluster."""
     timeouts = {"socket_timeout": settings.redis_timeout, "socket_connect_timeout": settings.redis_timeout}
     # No retries: with Redis down a request should lose one short timeout, not several.
     options: dict[str, Any] = {**timeouts, "retry": Retry(NoBackoff(), 0), "health_check_interval": 30}
+    if is_cluster_url(url):
+        cluster = parse_cluster_url(url)
+        nodes = [ClusterNode(host, port) for host, port in cluster.nodes]
+        return RedisCluster(startup_nodes=nodes, username=cluster.username, password=cluster.password, **options)
     if not is_sentinel_url(url):
         return Redis.from_url(url, **options)
     parts = parse_sentinel_url(url)
@@ -60,9 +71,9 @@ def create_redis(url: str, settings: Settings) -> Redis:
     return master
 
 
-async def close_redis(redis: Redis) -> None:
+async def close_redis(redis: RedisClient) -> None:
     await redis.aclose()
-    pool = redis.connection_pool
+    pool = getattr(redis, "connection_pool", None)
     if isinstance(pool, SentinelConnectionPool):
         for sentinel in pool.sentinel_manager.sentinels:
             await sentinel.aclose()
@@ -107,7 +118,9 @@ class _Lookup:
 
 
 class Cache:
-    def __init__(self, redis: Redis, breaker: CircuitBreaker | None = None, *, recent_write_seconds: float = 0) -> None:
+    def __init__(
+        self, redis: RedisClient, breaker: CircuitBreaker | None = None, *, recent_write_seconds: float = 0
+    ) -> None:
         self.redis = redis
         self.breaker = breaker or CircuitBreaker()
         self.recent_write_seconds = recent_write_seconds
@@ -161,7 +174,7 @@ class Cache:
                     if self.recent_write_seconds:
                         pipe.set(key.written, b"1", px=self._recent_write_ms)
                 await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             self._failed("invalidate", exc)
             self._retire_everything_once_back()
 
@@ -181,12 +194,15 @@ class Cache:
             metrics.cache_requests.labels(key.namespace, "skipped").inc()
             return _Lookup(None, None)
         try:
-            values = cast(
-                list[bytes | None],
-                await self.redis.mget(EPOCH_KEY, key.generation, key.data, key.written, EPOCH_WRITTEN_KEY),
-            )
+            keys = (EPOCH_KEY, key.generation, key.data, key.written, EPOCH_WRITTEN_KEY)
+            if isinstance(self.redis, RedisCluster):
+                # The keys live in different slots; each is read on its own node. Reading them at
+                # slightly different moments is safe: a stale pairing only ever misses.
+                values = cast(list[bytes | None], await self.redis.mget_nonatomic(keys))
+            else:
+                values = cast(list[bytes | None], await self.redis.mget(keys))
             epoch, generation, stored, written, epoch_written = values
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             self._failed("read", exc)
             metrics.cache_requests.labels(key.namespace, "error").inc()
             return _Lookup(None, None)
@@ -202,7 +218,7 @@ class Cache:
     async def _store(self, key: CacheKey, stamp: bytes, value: bytes, ttl: int) -> None:
         try:
             await self.redis.set(key.data, stamp + b"\n" + value, ex=ttl)
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             self._failed("store", exc)
 
     def _retire_everything_once_back(self) -> None:
@@ -223,7 +239,7 @@ class Cache:
                         # The lost invalidation's keys are unknown: every key counts as written.
                         pipe.set(EPOCH_WRITTEN_KEY, b"1", px=self._recent_write_ms)
                     await pipe.execute()
-            except (RedisError, OSError):
+            except REDIS_ERRORS:
                 await asyncio.sleep(EPOCH_RETRY_SECONDS)
                 continue
             log.info("cache.epoch_bumped")

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from shop.core.redis_urls import is_sentinel_url, parse_sentinel_url
+from shop.core.redis_urls import is_cluster_url, is_sentinel_url, parse_cluster_url, parse_sentinel_url
 
 
 class Environment(StrEnum):
@@ -112,9 +112,12 @@ class Settings(BaseSettings):
 
     @field_validator("redis_url", "broker_url")
     @classmethod
-    def _valid_sentinel_url(cls, value: str | None) -> str | None:
+    def _valid_redis_url(cls, value: str | None) -> str | None:
+        # A malformed Sentinel or Cluster URL stops start-up here, named.
         if value is not None and is_sentinel_url(value):
-            parse_sentinel_url(value)  # a malformed one stops start-up here, named
+            parse_sentinel_url(value)
+        if value is not None and is_cluster_url(value):
+            parse_cluster_url(value)
         return value
 
     @field_validator("log_level")
@@ -154,7 +157,13 @@ class Settings(BaseSettings):
         return self.redis_url
 
     def check_complete(self) -> None:
-        """Refuse to run production with a missing secret or URL."""
+        """Refuse to run with a broker Celery cannot use, or production with a missing secret or URL."""
+        broker = self.effective_broker_url
+        if broker is not None and is_cluster_url(broker):
+            raise ConfigError(
+                "SHOP_BROKER_URL: Celery cannot use a Redis Cluster as its broker; "
+                "name a single Redis, a redis+sentinel:// URL or RabbitMQ"
+            )
         if not self.is_prod:
             return
         for name in PROD_REQUIRED:

@@ -9,12 +9,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from kombu import Connection
 from pydantic import BaseModel
-from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shop.core import metrics
-from shop.core.cache import close_redis, create_redis
+from shop.core.cache import RedisClient, close_redis, create_redis
 from shop.core.deps import ResourcesDep
 from shop.core.redis_urls import is_sentinel_url
 from shop.core.resources import Resources
@@ -84,7 +83,7 @@ async def _database_ok(engine: AsyncEngine) -> None:
         await connection.execute(text("SELECT 1"))
 
 
-async def _redis_ok(redis: Redis) -> None:
+async def _redis_ok(redis: RedisClient) -> None:
     await redis.ping()
 
 

@@ -5,9 +5,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from celery import Celery
-from redis.asyncio import Redis
 
-from shop.core.cache import Cache, close_redis, create_redis
+from shop.core.cache import Cache, RedisClient, close_redis, create_redis
 from shop.core.config import Settings
 from shop.core.db import Database
 from shop.core.outbox import RELAY_SESSION_INFO_KEY, BackgroundRelay
@@ -21,7 +20,7 @@ RELAY_DRAIN_SECONDS = 5.0
 class Resources:
     settings: Settings
     database: Database
-    redis: Redis
+    redis: RedisClient
     cache: Cache
     celery: Celery
     publish: TaskPublisher
