@@ -31,6 +31,26 @@ class Loads:
         return self.value
 
 
+class TestRecentWrites:
+    """A write marks its keys so that a replica that has not replayed it yet is not cached from."""
+
+    async def test_a_miss_on_a_key_just_written_uses_the_primary_loader(self, cache: Cache, redis: Redis) -> None:
+        key = CacheKey.of("things", "replicated")
+        replica, primary = Loads(b"from the replica"), Loads(b"from the primary")
+        assert await cache.get_or_load(key, replica, ttl=60, primary=primary) == b"from the replica"
+        await cache.invalidate(key)
+        assert 0 < await redis.pttl(key.written) <= cache.recent_write_seconds * 1000
+        assert await cache.get_or_load(key, replica, ttl=60, primary=primary) == b"from the primary"
+        assert await cache.get_or_load(key, replica, ttl=60, primary=primary) == b"from the primary"
+        assert (replica.count, primary.count) == (1, 1)
+
+    async def test_without_a_lag_window_nothing_is_marked(self, redis: Redis) -> None:
+        key = CacheKey.of("things", "unmarked")
+        await Cache(redis).invalidate(key)
+        assert await redis.exists(key.generation)
+        assert not await redis.exists(key.written)
+
+
 class TestGetOrLoad:
     async def test_a_miss_loads_and_stores_and_a_hit_does_not_load(self, cache: Cache) -> None:
         key = CacheKey.of("things", "a")

@@ -6,44 +6,77 @@ entry loaded before the write (even one stored after it) no longer matches and i
 Availability: when Redis fails, reads fall through to the loader and the request still succeeds.
 An invalidation lost to an outage is made up for by bumping a global *epoch* as soon as Redis
 answers again, which retires every entry stored before it.
+Replicas: a loader that reads a replica may see the state from before a write that already bumped
+the generation, and would cache it under the new stamp. So a write also marks its keys as
+*recently written* for `recent_write_seconds` (the replica's tolerated lag); while the mark
+lasts, a miss loads with the caller's `primary` loader instead.
 """
 
 import asyncio
 import hashlib
 import json
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, TypeAlias, cast
 
 import structlog
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
+from redis.asyncio.cluster import ClusterNode
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 from redis.retry import Retry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core import metrics
+from shop.core.breaker import CircuitBreaker
 from shop.core.config import Settings
 from shop.core.db import after_commit
+from shop.core.redis_urls import is_cluster_url, is_sentinel_url, parse_cluster_url, parse_sentinel_url
 
 log = structlog.get_logger()
 
 KEY_PREFIX = "shop"
 EPOCH_KEY = f"{KEY_PREFIX}:epoch"
+EPOCH_WRITTEN_KEY = f"{KEY_PREFIX}:written:epoch"
 EPOCH_RETRY_SECONDS = 0.5
 Loader = Callable[[], Awaitable[bytes | None]]
 
 
-def create_redis(url: str, settings: Settings) -> Redis:
+# A single server (or a Sentinel-managed master), or a Redis Cluster (redis_urls.py).
+RedisClient: TypeAlias = Redis | RedisCluster
+# What a Redis outage raises: a cluster client also raises its own, outside RedisError.
+REDIS_ERRORS = (RedisError, RedisClusterException, OSError)
+
+
+def create_redis(url: str, settings: Settings) -> RedisClient:
+    """A client for one server's URL, the master a `redis+sentinel://` URL names, or a cluster."""
+    timeouts = {"socket_timeout": settings.redis_timeout, "socket_connect_timeout": settings.redis_timeout}
     # No retries: with Redis down a request should lose one short timeout, not several.
-    return Redis.from_url(
-        url,
-        socket_timeout=settings.redis_timeout,
-        socket_connect_timeout=settings.redis_timeout,
-        retry=Retry(NoBackoff(), 0),
-        health_check_interval=30,
+    options: dict[str, Any] = {**timeouts, "retry": Retry(NoBackoff(), 0), "health_check_interval": 30}
+    if is_cluster_url(url):
+        cluster = parse_cluster_url(url)
+        nodes = [ClusterNode(host, port) for host, port in cluster.nodes]
+        return RedisCluster(startup_nodes=nodes, username=cluster.username, password=cluster.password, **options)
+    if not is_sentinel_url(url):
+        return Redis.from_url(url, **options)
+    parts = parse_sentinel_url(url)
+    sentinel_options = {**timeouts, "password": parts.sentinel_password}
+    sentinel = Sentinel(list(parts.sentinels), sentinel_kwargs=sentinel_options)  # type: ignore[no-untyped-call]
+    # The pool asks the sentinels for the master on each new connection, so after a failover
+    # the next connection reaches the new master.
+    master: Redis = sentinel.master_for(
+        parts.service, redis_class=Redis, db=parts.db, username=parts.username, password=parts.password, **options
     )
+    return master
+
+
+async def close_redis(redis: RedisClient) -> None:
+    await redis.aclose()
+    pool = getattr(redis, "connection_pool", None)
+    if isinstance(pool, SentinelConnectionPool):
+        for sentinel in pool.sentinel_manager.sentinels:
+            await sentinel.aclose()
 
 
 def stable_key(*parts: object) -> str:
@@ -72,44 +105,46 @@ class CacheKey:
     def generation(self) -> str:
         return f"{KEY_PREFIX}:gen:{self.namespace}:{self.ident}"
 
-
-class CircuitBreaker:
-    """After a failure, skip the dependency for `cooldown` seconds, then try it again.
-
-    A Redis that hangs would otherwise cost every request a full timeout; with the breaker
-    open, reads go straight to the database.
-    """
-
-    def __init__(self, cooldown: float = 5.0) -> None:
-        self.cooldown = cooldown
-        self._open_until = 0.0
-
     @property
-    def closed(self) -> bool:
-        return time.monotonic() >= self._open_until
+    def written(self) -> str:
+        return f"{KEY_PREFIX}:written:{self.namespace}:{self.ident}"
 
-    def trip(self) -> None:
-        self._open_until = time.monotonic() + self.cooldown
+
+@dataclass(frozen=True, slots=True)
+class _Lookup:
+    stamp: bytes | None  # epoch.generation when the look-up began; None when Redis is unusable
+    value: bytes | None  # the cached bytes, when they carry that stamp
+    recently_written: bool = False
 
 
 class Cache:
-    def __init__(self, redis: Redis, breaker: CircuitBreaker | None = None) -> None:
+    def __init__(
+        self, redis: RedisClient, breaker: CircuitBreaker | None = None, *, recent_write_seconds: float = 0
+    ) -> None:
         self.redis = redis
         self.breaker = breaker or CircuitBreaker()
+        self.recent_write_seconds = recent_write_seconds
         self._inflight: dict[str, asyncio.Future[bytes | None]] = {}
         self._epoch_bump: asyncio.Task[None] | None = None
 
-    async def get_or_load(self, key: CacheKey, loader: Loader, ttl: int) -> bytes | None:
+    async def get_or_load(
+        self, key: CacheKey, loader: Loader, ttl: int, *, primary: Loader | None = None
+    ) -> bytes | None:
         """The cached bytes for `key`, or the loader's answer (stored when not None).
 
-        Concurrent misses on one key in this process share one load (no stampede on a cold key).
+        `primary` is the same load from the primary database, for a `loader` that reads a
+        replica: it runs instead while `key` is marked recently written. Concurrent misses on one
+        key in this process share one load (no stampede on a cold key).
         """
         pending = self._inflight.get(key.data)
         if pending is not None:
             return await asyncio.shield(pending)
-        stamp, cached = await self._read(key)
-        if cached is not None:
-            return cached
+        lookup = await self._read(key)
+        if lookup.value is not None:
+            return lookup.value
+        stamp = lookup.stamp
+        if lookup.recently_written and primary is not None:
+            loader = primary
         pending = self._inflight.get(key.data)  # a load may have begun while Redis answered
         if pending is not None:
             return await asyncio.shield(pending)
@@ -136,8 +171,10 @@ class Cache:
                 for key in keys:
                     pipe.incr(key.generation)
                     pipe.delete(key.data)
+                    if self.recent_write_seconds:
+                        pipe.set(key.written, b"1", px=self._recent_write_ms)
                 await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             self._failed("invalidate", exc)
             self._retire_everything_once_back()
 
@@ -148,31 +185,40 @@ class Cache:
 
         after_commit(session, _invalidate)
 
-    async def _read(self, key: CacheKey) -> tuple[bytes | None, bytes | None]:
-        """(current stamp, cached value if it carries that stamp); the stamp is epoch.generation."""
+    @property
+    def _recent_write_ms(self) -> int:
+        return max(1, round(self.recent_write_seconds * 1000))
+
+    async def _read(self, key: CacheKey) -> _Lookup:
         if not self.breaker.closed or self._epoch_bump is not None:
             metrics.cache_requests.labels(key.namespace, "skipped").inc()
-            return None, None
+            return _Lookup(None, None)
         try:
-            values = cast(list[bytes | None], await self.redis.mget(EPOCH_KEY, key.generation, key.data))
-            epoch, generation, stored = values
-        except (RedisError, OSError) as exc:
+            keys = (EPOCH_KEY, key.generation, key.data, key.written, EPOCH_WRITTEN_KEY)
+            if isinstance(self.redis, RedisCluster):
+                # The keys live in different slots; each is read on its own node. Reading them at
+                # slightly different moments is safe: a stale pairing only ever misses.
+                values = cast(list[bytes | None], await self.redis.mget_nonatomic(keys))
+            else:
+                values = cast(list[bytes | None], await self.redis.mget(keys))
+            epoch, generation, stored, written, epoch_written = values
+        except REDIS_ERRORS as exc:
             self._failed("read", exc)
             metrics.cache_requests.labels(key.namespace, "error").inc()
-            return None, None
+            return _Lookup(None, None)
         stamp = (epoch or b"0") + b"." + (generation or b"0")
         if stored is not None:
             stored_stamp, _, value = stored.partition(b"\n")
             if stored_stamp == stamp:
                 metrics.cache_requests.labels(key.namespace, "hit").inc()
-                return stamp, value
+                return _Lookup(stamp, value)
         metrics.cache_requests.labels(key.namespace, "miss").inc()
-        return stamp, None
+        return _Lookup(stamp, None, recently_written=written is not None or epoch_written is not None)
 
     async def _store(self, key: CacheKey, stamp: bytes, value: bytes, ttl: int) -> None:
         try:
             await self.redis.set(key.data, stamp + b"\n" + value, ex=ttl)
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             self._failed("store", exc)
 
     def _retire_everything_once_back(self) -> None:
@@ -187,8 +233,13 @@ class Cache:
     async def _bump_epoch(self) -> None:
         while True:
             try:
-                await self.redis.incr(EPOCH_KEY)
-            except (RedisError, OSError):
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    pipe.incr(EPOCH_KEY)
+                    if self.recent_write_seconds:
+                        # The lost invalidation's keys are unknown: every key counts as written.
+                        pipe.set(EPOCH_WRITTEN_KEY, b"1", px=self._recent_write_ms)
+                    await pipe.execute()
+            except REDIS_ERRORS:
                 await asyncio.sleep(EPOCH_RETRY_SECONDS)
                 continue
             log.info("cache.epoch_bumped")

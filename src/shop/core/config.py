@@ -9,6 +9,8 @@ from typing import Annotated
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from shop.core.redis_urls import is_cluster_url, is_sentinel_url, parse_cluster_url, parse_sentinel_url
+
 
 class Environment(StrEnum):
     dev = "dev"
@@ -46,7 +48,14 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".shop")
 
     database_url: str | None = None
+    # A streaming replica for storefront catalogue reads; writes and read-your-writes stay on the primary.
     database_replica_url: str | None = None
+    # For this long after a write, cached catalogue entries of what it changed are loaded from the
+    # primary (a replica may not have replayed the write yet). Keep it above the replica's lag alarm.
+    database_replica_max_lag_seconds: float = Field(default=10.0, ge=0, le=3600)
+    # Connections go through PgBouncer in transaction pooling mode (no cached prepared statements,
+    # no session-level settings at connect).
+    database_pgbouncer: bool = False
     database_pool_size: int = Field(default=10, ge=1, le=200)
     database_max_overflow: int = Field(default=10, ge=0, le=200)
     database_pool_timeout: float = Field(default=5.0, gt=0)
@@ -122,6 +131,16 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
+    @field_validator("redis_url", "broker_url")
+    @classmethod
+    def _valid_redis_url(cls, value: str | None) -> str | None:
+        # A malformed Sentinel or Cluster URL stops start-up here, named.
+        if value is not None and is_sentinel_url(value):
+            parse_sentinel_url(value)
+        if value is not None and is_cluster_url(value):
+            parse_cluster_url(value)
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -166,7 +185,13 @@ class Settings(BaseSettings):
         return self.redis_url
 
     def check_complete(self) -> None:
-        """Refuse to run production with a missing secret or URL."""
+        """Refuse to run with a broker Celery cannot use, or production with a missing secret or URL."""
+        broker = self.effective_broker_url
+        if broker is not None and is_cluster_url(broker):
+            raise ConfigError(
+                "SHOP_BROKER_URL: Celery cannot use a Redis Cluster as its broker; "
+                "name a single Redis, a redis+sentinel:// URL or RabbitMQ"
+            )
         if not self.is_prod:
             return
         for name in PROD_REQUIRED:

@@ -14,6 +14,7 @@ from typing import Any
 
 import structlog
 import uuid_utils.compat as uuid_utils
+from prometheus_client import Gauge
 from sqlalchemy import DateTime, MetaData, event, func
 from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -21,7 +22,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from shop.core import metrics
+from shop.core.breaker import CircuitBreaker
 from shop.core.config import Settings
+from shop.core.errors import is_connection_error
 
 log = structlog.get_logger()
 
@@ -58,34 +61,73 @@ class TimestampMixin:
     )
 
 
+# After a replica fails, catalogue reads use the primary this long before trying it again.
+REPLICA_COOLDOWN_SECONDS = 5.0
+
+
 class Database:
-    """The engine and session factory of one process (build one per process, after any fork)."""
+    """The engines and session factories of one process (build one per process, after any fork).
+
+    `sessionmaker` opens sessions on the primary: every write, and every read that must see the
+    writes before it. `read_session()` is for catalogue reads that may lag the primary a little:
+    on the replica when one is configured and answering, else on the primary. Its transactions
+    are read-only either way, so a write that strays into a catalogue read fails in every setup.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.engine = create_engine(settings.require_database_url(), settings)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self.replica_engine = (
+            create_engine(settings.database_replica_url, settings, replica=True)
+            if settings.database_replica_url
+            else None
+        )
+        self.replica_breaker = CircuitBreaker(REPLICA_COOLDOWN_SECONDS)
+        self._primary_reads = _read_only_sessions(self.engine)
+        self._replica_reads = _read_only_sessions(self.replica_engine) if self.replica_engine else None
+
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session for reads that may lag: the replica's, or the primary's."""
+        replica = self._replica_reads
+        if replica is None or not self.replica_breaker.closed:
+            async with self._primary_reads() as session:
+                yield session
+            return
+        async with replica() as session:
+            try:
+                yield session
+            except Exception as exc:
+                if is_connection_error(exc):
+                    # This request fails (503); the next ones read the primary for a while.
+                    self.replica_breaker.trip()
+                    log.warning("db.replica_unavailable", error=type(exc).__name__)
+                raise
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.replica_engine is not None:
+            await self.replica_engine.dispose()
 
 
-def create_engine(url: str, settings: Settings) -> AsyncEngine:
+def _read_only_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    read_only = engine.execution_options(postgresql_readonly=True)
+    return async_sessionmaker(read_only, expire_on_commit=False, autoflush=False)
+
+
+def create_engine(url: str, settings: Settings, *, replica: bool = False) -> AsyncEngine:
     engine = create_async_engine(
         url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
         pool_timeout=settings.database_pool_timeout,
         pool_recycle=1800,
-        connect_args={
-            "timeout": settings.database_pool_timeout,
-            "command_timeout": settings.database_statement_timeout_ms / 1000 or None,
-            "server_settings": {
-                "application_name": "shop",
-                "statement_timeout": str(settings.database_statement_timeout_ms),
-            },
-        },
+        connect_args=_connect_args(settings),
     )
-    _track_pool(engine)
+    if replica:
+        _track_pool(engine, metrics.db_replica_pool_size, metrics.db_replica_pool_checked_out)
+    else:
+        _track_pool(engine, metrics.db_pool_size, metrics.db_pool_checked_out)
     _ping_idle_connections(engine)
     return engine
 
@@ -125,17 +167,44 @@ def _ping_idle_connections(engine: AsyncEngine) -> None:
             raise
 
 
-def _track_pool(engine: AsyncEngine) -> None:
+def _connect_args(settings: Settings) -> dict[str, Any]:
+    statement_timeout_ms = settings.database_statement_timeout_ms
+    args: dict[str, Any] = {
+        "timeout": settings.database_pool_timeout,
+        "command_timeout": statement_timeout_ms / 1000 or None,
+        "server_settings": {"application_name": "shop"},
+    }
+    if settings.database_pgbouncer:
+        # Transaction pooling gives each transaction whichever server connection is free: a
+        # statement prepared on one is missing from the next, and a name counted per client
+        # ("__asyncpg_stmt_1__") is already taken there. So no statement caches, a unique name
+        # for every statement, and no statement_timeout startup parameter (PgBouncer refuses
+        # it): set that on the role instead (docs/scaling.md); command_timeout still applies.
+        args.update(
+            statement_cache_size=0,
+            prepared_statement_cache_size=0,
+            prepared_statement_name_func=unique_statement_name,
+        )
+    else:
+        args["server_settings"]["statement_timeout"] = str(statement_timeout_ms)
+    return args
+
+
+def unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
+
+
+def _track_pool(engine: AsyncEngine, size: Gauge, checked_out: Gauge) -> None:
     pool = engine.sync_engine.pool
-    metrics.db_pool_size.set(pool.size())  # type: ignore[attr-defined]
+    size.set(pool.size())  # type: ignore[attr-defined]
 
     @event.listens_for(pool, "checkout")
     def _checkout(*_: object) -> None:
-        metrics.db_pool_checked_out.inc()
+        checked_out.inc()
 
     @event.listens_for(pool, "checkin")
     def _checkin(_conn: object, _record: ConnectionPoolEntry) -> None:
-        metrics.db_pool_checked_out.dec()
+        checked_out.dec()
 
 
 def transaction_state(session: AsyncSession) -> dict[str, Any]:

@@ -34,6 +34,16 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A read-only session for catalogue reads that may lag a little: on the replica when set.
+
+    Only for reads that need not see the client's own writes just made (the storefront
+    catalogue); everything else, admin reads included, takes `SessionDep` on the primary.
+    """
+    async with resources_of(request).database.read_session() as session:
+        yield session
+
+
 async def get_cache(request: Request) -> Cache:
     return resources_of(request).cache
 
@@ -43,6 +53,7 @@ async def get_settings_dep(request: Request) -> Settings:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
 CacheDep = Annotated[Cache, Depends(get_cache)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ResourcesDep = Annotated[Resources, Depends(get_resources)]

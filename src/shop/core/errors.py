@@ -207,15 +207,18 @@ async def _http_error(_: Request, exc: Exception) -> Response:
 
 async def _database_unavailable(_: Request, exc: Exception) -> Response:
     # A lost connection or an exhausted pool is an outage, not a bug: answer fast and retryable.
-    if isinstance(exc, sa_exc.DBAPIError) and not _is_connection_error(exc):
+    if isinstance(exc, sa_exc.DBAPIError) and not is_connection_error(exc):
         raise exc
     log.warning("database.unavailable", error=type(exc).__name__)
     error = ServiceUnavailable("The database is unavailable; retry shortly.")
     return problem_response(error.status, error.code, error.detail, headers=error.headers)
 
 
-def _is_connection_error(exc: sa_exc.DBAPIError) -> bool:
-    return exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError | sa_exc.OperationalError)
+def is_connection_error(exc: BaseException) -> bool:
+    """Did the server go away (refused, reset, stopped), rather than refuse a statement?"""
+    if isinstance(exc, sa_exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError | sa_exc.OperationalError)
+    return isinstance(exc, OSError)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -10,12 +10,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from kombu import Connection
 from pydantic import BaseModel
-from redis.asyncio import Redis
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shop.core import metrics, outbox
+from shop.core.cache import RedisClient, close_redis, create_redis
 from shop.core.deps import ResourcesDep
 from shop.core.lifecycle import drain_of
+from shop.core.redis_urls import is_sentinel_url
 from shop.core.resources import Resources
 
 CHECK_TIMEOUT_SECONDS = 2.0
@@ -50,17 +52,22 @@ async def live() -> Liveness:
 
 @router.get("/health/ready", response_model=Readiness, responses={503: {"model": Readiness}})
 async def ready(request: Request, resources: ResourcesDep) -> JSONResponse:
-    """200 `ok` or `degraded` while PostgreSQL answers (Redis or the broker may be down); else 503.
+    """200 `ok` or `degraded` while PostgreSQL answers (Redis, broker or replica may be down); else 503.
 
     A process shutting down answers 503 `draining` from the moment it got SIGTERM, so the load
     balancer sends it nothing new while it finishes what it has.
     """
-    database, redis, broker = await asyncio.gather(
-        _check(_database_ok(resources), "database"),
-        _check(_redis_ok(resources.redis), "redis"),
-        _check(_broker_ok(resources), "broker"),
-    )
-    checks: dict[str, CheckState] = {"database": database, "redis": redis, "broker": broker}
+    probes: dict[str, Awaitable[None]] = {
+        "database": _database_ok(resources.database.engine),
+        "redis": _redis_ok(resources.redis),
+        "broker": _broker_ok(resources),
+    }
+    if resources.database.replica_engine is not None:
+        # Degraded, not down: catalogue reads fall back to the primary while the replica is away.
+        probes["database_replica"] = _database_ok(resources.database.replica_engine)
+    states = await asyncio.gather(*(_check(probe, name) for name, probe in probes.items()))
+    checks: dict[str, CheckState] = dict(zip(probes, states, strict=True))
+    database = checks["database"]
     if drain_of(request.app.state).draining:
         status, code = "draining", 503
     elif database == "down":
@@ -109,12 +116,12 @@ async def _check(probe: Awaitable[None], name: str) -> CheckState:
     return "ok"
 
 
-async def _database_ok(resources: Resources) -> None:
-    async with resources.database.engine.connect() as connection:
+async def _database_ok(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
 
 
-async def _redis_ok(redis: Redis) -> None:
+async def _redis_ok(redis: RedisClient) -> None:
     await redis.ping()
 
 
@@ -124,12 +131,12 @@ async def _broker_ok(resources: Resources) -> None:
         raise RuntimeError("no broker configured")
     if url == resources.settings.redis_url:
         await resources.redis.ping()
-    elif url.startswith(("redis://", "rediss://", "valkey://")):
-        client = Redis.from_url(url, socket_connect_timeout=CHECK_TIMEOUT_SECONDS)
+    elif url.startswith(("redis://", "rediss://", "valkey://")) or is_sentinel_url(url):
+        client = create_redis(url, resources.settings)
         try:
             await client.ping()
         finally:
-            await client.aclose()
+            await close_redis(client)
     else:
         await asyncio.to_thread(_kombu_ping, url)
 

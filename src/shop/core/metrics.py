@@ -42,6 +42,12 @@ http_requests_shed = Counter("shop_http_requests_shed_total", "Requests refused 
 http_in_flight = Gauge("shop_http_requests_in_flight", "HTTP requests being answered.", multiprocess_mode="livesum")
 db_pool_size = Gauge("shop_db_pool_size", "Configured connections per pool.", multiprocess_mode="livesum")
 db_pool_checked_out = Gauge("shop_db_pool_checked_out", "Pooled connections in use.", multiprocess_mode="livesum")
+db_replica_pool_size = Gauge(
+    "shop_db_replica_pool_size", "Configured connections per read-replica pool.", multiprocess_mode="livesum"
+)
+db_replica_pool_checked_out = Gauge(
+    "shop_db_replica_pool_checked_out", "Read-replica pooled connections in use.", multiprocess_mode="livesum"
+)
 cache_requests = Counter("shop_cache_requests_total", "Cache look-ups by outcome.", ["namespace", "result"])
 dependency_errors = Counter("shop_dependency_errors_total", "Failed calls to a backing service.", ["dependency"])
 

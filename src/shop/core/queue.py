@@ -6,12 +6,15 @@ import uuid
 from celery import Celery
 
 from shop.core.config import Settings
+from shop.core.redis_urls import kombu_broker
 
 BROKER_CONNECT_TIMEOUT_SECONDS = 2
 
 
 def create_celery(settings: Settings) -> Celery:
-    broker = settings.effective_broker_url
+    broker, sentinel_options = (
+        kombu_broker(settings.effective_broker_url) if settings.effective_broker_url else (None, {})
+    )
     app = Celery("shop", broker=broker, set_as_current=True)
     app.conf.update(
         task_serializer="json",
@@ -24,7 +27,7 @@ def create_celery(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         task_acks_on_failure_or_timeout=True,
         worker_prefetch_multiplier=1,
-        broker_transport_options=_transport_options(settings.broker_visibility_timeout),
+        broker_transport_options={**_transport_options(settings.broker_visibility_timeout), **sentinel_options},
         broker_connection_retry_on_startup=True,
         # Publishing must never hang a request: give up fast and let the outbox sweep retry.
         broker_connection_timeout=BROKER_CONNECT_TIMEOUT_SECONDS,

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import structlog
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from shop.core import metrics
+from shop.core.cache import REDIS_ERRORS, RedisClient
 
 log = structlog.get_logger()
 
@@ -74,7 +73,7 @@ class Decision:
 
 
 class SlidingWindowLimiter:
-    def __init__(self, redis: Redis, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, redis: RedisClient, clock: Callable[[], float] = time.time) -> None:
         self.redis = redis
         self.clock = clock  # wall time, not monotonic: every process must agree on it
         self._script = redis.register_script(_SCRIPT)
@@ -94,7 +93,7 @@ class SlidingWindowLimiter:
     async def reset(self, key: str) -> None:
         try:
             await self.redis.delete(_full_key(key))
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             _unavailable("reset", exc)
 
     async def _run(self, key: str, limit: Limit, mode: _Mode) -> Decision:
@@ -103,7 +102,7 @@ class SlidingWindowLimiter:
         args: list[int | str] = [now_ms, limit.window_seconds * 1000, limit.max_events, member, mode.value]
         try:
             allowed, wait_ms, remaining = await self._script(keys=[_full_key(key)], args=args)
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             _unavailable(mode.value, exc)
             return Decision(allowed=True, retry_after=0, remaining=limit.max_events)
         retry_after = 0 if allowed else max(1, -(-int(wait_ms) // 1000))  # ceil, at least 1

@@ -5,9 +5,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from celery import Celery
-from redis.asyncio import Redis
 
-from shop.core.cache import Cache, create_redis
+from shop.core.cache import Cache, RedisClient, close_redis, create_redis
 from shop.core.config import Settings
 from shop.core.db import Database
 from shop.core.outbox import RELAY_SESSION_INFO_KEY, BackgroundRelay
@@ -21,7 +20,7 @@ RELAY_DRAIN_SECONDS = 5.0
 class Resources:
     settings: Settings
     database: Database
-    redis: Redis
+    redis: RedisClient
     cache: Cache
     celery: Celery
     publish: TaskPublisher
@@ -35,11 +34,11 @@ async def open_resources(settings: Settings, celery: Celery | None = None) -> As
     publish = TaskPublisher(celery)
     relay = BackgroundRelay(database, publish)
     database.sessionmaker.configure(info={RELAY_SESSION_INFO_KEY: relay})
-    cache = Cache(redis)
+    cache = Cache(redis, recent_write_seconds=settings.database_replica_max_lag_seconds)
     try:
         yield Resources(settings, database, redis, cache, celery, publish)
     finally:
         await relay.drain(RELAY_DRAIN_SECONDS)
         await cache.close()
-        await redis.aclose()
+        await close_redis(redis)
         await database.dispose()

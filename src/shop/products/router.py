@@ -1,4 +1,9 @@
-"""Storefront catalog routes: the hottest read path of the shop, served from the cache."""
+"""Storefront catalog routes: the hottest read path of the shop, served from the cache.
+
+They read through `ReadSessionDep` (the read replica, when one is set). A cache miss on an entry
+that was just written loads from the primary instead (`primary=`), so an admin's change is
+visible to the next read even before the replica has replayed it.
+"""
 
 import hashlib
 import uuid
@@ -7,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from shop.core.cache import CacheKey
-from shop.core.deps import CacheDep, SessionDep, SettingsDep
+from shop.core.deps import CacheDep, ReadSessionDep, SessionDep, SettingsDep
 from shop.core.errors import NotFound, UnprocessableEntity, error_responses
 from shop.core.routing import ShopRoute
 from shop.core.schemas import Cursor, Page, PageSize
@@ -37,16 +42,21 @@ def _if_none_match(request: Request) -> list[str]:
 
 
 @router.get("/categories", response_model=schemas.CategoryList)
-async def list_categories(request: Request, session: SessionDep, cache: CacheDep) -> Response:
+async def list_categories(request: Request, reads: ReadSessionDep, session: SessionDep, cache: CacheDep) -> Response:
     """The whole category tree, flat, each with its `parent_id`."""
-    body = await cache.get_or_load(CATEGORIES_KEY, lambda: categories.tree_json(session), CATEGORIES_CACHE_SECONDS)
+    body = await cache.get_or_load(
+        CATEGORIES_KEY,
+        lambda: categories.tree_json(reads),
+        CATEGORIES_CACHE_SECONDS,
+        primary=lambda: categories.tree_json(session),
+    )
     assert body is not None
     return _json(body, request)
 
 
 @router.get("/products", responses=error_responses())
 async def list_products(
-    session: SessionDep,
+    reads: ReadSessionDep,
     settings: SettingsDep,
     limit: PageSize = 20,
     cursor: Cursor = None,
@@ -74,7 +84,7 @@ async def list_products(
         limit=limit,
         cursor=cursor,
     )
-    items, last_keys = await catalog.list_products(session, query, settings.currency, category)
+    items, last_keys = await catalog.list_products(reads, query, settings.currency, category)
     return Page(items=items, next_cursor=next_cursor(query.sort, last_keys) if last_keys else None)
 
 
@@ -82,26 +92,36 @@ async def list_products(
 async def get_product_by_slug(
     slug: Annotated[str, Path(max_length=220)],
     request: Request,
+    reads: ReadSessionDep,
     session: SessionDep,
     cache: CacheDep,
     settings: SettingsDep,
 ) -> Response:
     """One product by its slug."""
-    key = CacheKey.of("product-slug", slug)
     body = await cache.get_or_load(
-        key, lambda: catalog.product_json_by_slug(session, slug, settings.currency), PRODUCT_CACHE_SECONDS
+        CacheKey.of("product-slug", slug),
+        lambda: catalog.product_json_by_slug(reads, slug, settings.currency),
+        PRODUCT_CACHE_SECONDS,
+        primary=lambda: catalog.product_json_by_slug(session, slug, settings.currency),
     )
     return _product(body, request)
 
 
 @router.get("/products/{product_id}", response_model=schemas.Product, responses=error_responses(NotFound))
 async def get_product(
-    product_id: uuid.UUID, request: Request, session: SessionDep, cache: CacheDep, settings: SettingsDep
+    product_id: uuid.UUID,
+    request: Request,
+    reads: ReadSessionDep,
+    session: SessionDep,
+    cache: CacheDep,
+    settings: SettingsDep,
 ) -> Response:
     """One product with its variants; `ETag`, and 304 for `If-None-Match`."""
-    key = CacheKey.of("product", product_id)
     body = await cache.get_or_load(
-        key, lambda: catalog.product_json(session, product_id, settings.currency), PRODUCT_CACHE_SECONDS
+        CacheKey.of("product", product_id),
+        lambda: catalog.product_json(reads, product_id, settings.currency),
+        PRODUCT_CACHE_SECONDS,
+        primary=lambda: catalog.product_json(session, product_id, settings.currency),
     )
     return _product(body, request)
 

@@ -14,7 +14,7 @@ import uuid
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shop.core.cache import Cache, create_redis
+from shop.core.cache import Cache, close_redis, create_redis
 from shop.core.config import Settings
 from shop.core.db import commit
 from shop.core.jobs import FINISHED, JobError, JobStatus, jobs
@@ -103,9 +103,15 @@ async def _import(
 
     redis = create_redis(settings.require_redis_url(), settings)
     try:
-        return await import_catalog(sessions, Cache(redis), source.lines(), actor_id=actor_id, on_batch=progress)
+        return await import_catalog(
+            sessions,
+            Cache(redis, recent_write_seconds=settings.database_replica_max_lag_seconds),
+            source.lines(),
+            actor_id=actor_id,
+            on_batch=progress,
+        )
     except Exception:
         log.exception("catalog.import_job_failed", job_id=str(job_id))
         return None
     finally:
-        await redis.aclose()
+        await close_redis(redis)
