@@ -87,10 +87,14 @@ class Database:
         self._replica_reads = _read_only_sessions(self.replica_engine) if self.replica_engine else None
 
     @asynccontextmanager
-    async def read_session(self) -> AsyncIterator[AsyncSession]:
-        """A read-only session for reads that may lag: the replica's, or the primary's."""
+    async def read_session(self, *, primary: bool = False) -> AsyncIterator[AsyncSession]:
+        """A read-only session for reads that may lag: the replica's, or the primary's.
+
+        `primary=True` reads the primary, read-only all the same: for a read that must see a
+        write the replica may not have replayed yet.
+        """
         replica = self._replica_reads
-        if replica is None or not self.replica_breaker.closed:
+        if primary or replica is None or not self.replica_breaker.closed:
             async with self._primary_reads() as session:
                 yield session
             return

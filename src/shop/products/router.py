@@ -1,18 +1,21 @@
 """Storefront catalog routes: the hottest read path of the shop, served from the cache.
 
-They read through `ReadSessionDep` (the read replica, when one is set). A cache miss on an entry
-that was just written loads from the primary instead (`primary=`), so an admin's change is
-visible to the next read even before the replica has replayed it.
+They read the read replica, when one is set. A cache miss on an entry that was just written
+loads from the primary instead (`primary=`), so an admin's change is visible to the next read
+even before the replica has replayed it. The cached routes take no session dependency: a cache
+hit, most of their requests, never opens one; a miss opens the session its load needs.
 """
 
 import hashlib
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.cache import CacheKey
-from shop.core.deps import CacheDep, ReadSessionDep, SessionDep, SettingsDep
+from shop.core.deps import ReadSessionDep, SettingsDep, resources_of
 from shop.core.errors import NotFound, UnprocessableEntity, error_responses
 from shop.core.routing import ShopRoute
 from shop.core.schemas import Cursor, Page, PageSize
@@ -41,15 +44,28 @@ def _if_none_match(request: Request) -> list[str]:
     return [tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()]
 
 
+async def _cached(
+    request: Request, key: CacheKey, ttl: int, read: Callable[[AsyncSession], Awaitable[bytes | None]]
+) -> bytes | None:
+    """The cached bytes of `key`, or what `read` makes of the catalogue (replica, else primary)."""
+    shop = resources_of(request)
+    database = shop.database
+
+    async def from_replica() -> bytes | None:
+        async with database.read_session() as session:
+            return await read(session)
+
+    async def from_primary() -> bytes | None:
+        async with database.read_session(primary=True) as session:
+            return await read(session)
+
+    return await shop.cache.get_or_load(key, from_replica, ttl, primary=from_primary)
+
+
 @router.get("/categories", response_model=schemas.CategoryList)
-async def list_categories(request: Request, reads: ReadSessionDep, session: SessionDep, cache: CacheDep) -> Response:
+async def list_categories(request: Request) -> Response:
     """The whole category tree, flat, each with its `parent_id`."""
-    body = await cache.get_or_load(
-        CATEGORIES_KEY,
-        lambda: categories.tree_json(reads),
-        CATEGORIES_CACHE_SECONDS,
-        primary=lambda: categories.tree_json(session),
-    )
+    body = await _cached(request, CATEGORIES_KEY, CATEGORIES_CACHE_SECONDS, categories.tree_json)
     assert body is not None
     return _json(body, request)
 
@@ -89,39 +105,27 @@ async def list_products(
 
 
 @router.get("/products/by-slug/{slug}", response_model=schemas.Product, responses=error_responses(NotFound))
-async def get_product_by_slug(
-    slug: Annotated[str, Path(max_length=220)],
-    request: Request,
-    reads: ReadSessionDep,
-    session: SessionDep,
-    cache: CacheDep,
-    settings: SettingsDep,
-) -> Response:
+async def get_product_by_slug(slug: Annotated[str, Path(max_length=220)], request: Request) -> Response:
     """One product by its slug."""
-    body = await cache.get_or_load(
+    currency = resources_of(request).settings.currency
+    body = await _cached(
+        request,
         CacheKey.of("product-slug", slug),
-        lambda: catalog.product_json_by_slug(reads, slug, settings.currency),
         PRODUCT_CACHE_SECONDS,
-        primary=lambda: catalog.product_json_by_slug(session, slug, settings.currency),
+        lambda session: catalog.product_json_by_slug(session, slug, currency),
     )
     return _product(body, request)
 
 
 @router.get("/products/{product_id}", response_model=schemas.Product, responses=error_responses(NotFound))
-async def get_product(
-    product_id: uuid.UUID,
-    request: Request,
-    reads: ReadSessionDep,
-    session: SessionDep,
-    cache: CacheDep,
-    settings: SettingsDep,
-) -> Response:
+async def get_product(product_id: uuid.UUID, request: Request) -> Response:
     """One product with its variants; `ETag`, and 304 for `If-None-Match`."""
-    body = await cache.get_or_load(
+    currency = resources_of(request).settings.currency
+    body = await _cached(
+        request,
         CacheKey.of("product", product_id),
-        lambda: catalog.product_json(reads, product_id, settings.currency),
         PRODUCT_CACHE_SECONDS,
-        primary=lambda: catalog.product_json(session, product_id, settings.currency),
+        lambda session: catalog.product_json(session, product_id, currency),
     )
     return _product(body, request)
 
