@@ -341,6 +341,9 @@ def wrk(base: str, scenario: str, env: dict[str, str], duration: int, connection
         f"-c{connections}",
         f"-d{duration}s",
         "--latency",
+        # A slow answer is a latency to report, not an error: wrk's own limit is 2 s.
+        "--timeout",
+        "10s",
         "-s",
         str(LUA / f"{scenario}.lua"),
         base,
