@@ -276,29 +276,35 @@ async def record_failure(database: Database, handler_name: str, event_id: uuid.U
 class BackgroundRelay:
     """Relays just-committed events without making the request wait for the broker.
 
-    If it fails (the broker is down, the process dies), the events stay pending for the sweep.
+    One relay runs at a time per process, and takes every event committed while the previous
+    batch went out: under load, one transaction and one UPDATE carry many events instead of a
+    transaction per commit. If it fails (the broker is down, the process dies), the events stay
+    pending for the sweep.
     """
 
     def __init__(self, database: Database, publish: Publisher) -> None:
         self.database = database
         self.publish = publish
-        self._running: set[asyncio.Task[None]] = set()
+        self._waiting: list[uuid.UUID] = []
+        self._task: asyncio.Task[None] | None = None
 
     def __call__(self, ids: list[uuid.UUID]) -> None:
-        task = asyncio.get_running_loop().create_task(self._relay(ids))
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
+        self._waiting.extend(ids)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._relay_waiting())
 
-    async def _relay(self, ids: list[uuid.UUID]) -> None:
-        try:
-            await relay_pending(self.database, self.publish, ids)
-        except Exception as exc:
-            log.warning("outbox.relay_failed", error=type(exc).__name__, events=len(ids))
+    async def _relay_waiting(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:RELAY_BATCH_SIZE], self._waiting[RELAY_BATCH_SIZE:]
+            try:
+                await relay_pending(self.database, self.publish, batch)
+            except Exception as exc:
+                log.warning("outbox.relay_failed", error=type(exc).__name__, events=len(batch))
 
     async def drain(self, seconds: float) -> None:
-        """At shutdown: let relays in flight finish (the sweep covers the ones that don't)."""
-        if self._running:
-            await asyncio.wait(set(self._running), timeout=seconds)
+        """At shutdown: let the relay in flight finish (the sweep covers what it does not)."""
+        if self._task is not None and not self._task.done():
+            await asyncio.wait({self._task}, timeout=seconds)
 
 
 # -- operations (`shop outbox`) -------------------------------------------------------------
