@@ -2,10 +2,12 @@
 
 import asyncio
 import threading
+import time
 from pathlib import Path
 
 import psutil
 
+from shop.app import create_app
 from shop.core.config import Settings
 from shop.core.db import unit_of_work
 from shop.core.embedded import EmbeddedValkey
@@ -15,10 +17,17 @@ from shop.core.resources import Resources, open_resources
 from shop.emails import events
 from tests.conftest import settings_env
 from tests.emails.test_emails import by_recipient, welcome_payload
+from tests.fixtures.app import client_for, running_app
+from tests.fixtures.auth import create_user
 from tests.fixtures.invariants import audit_invariants
 from tests.fixtures.servers import free_port
 from tests.fixtures.waiting import eventually
 from tests.fixtures.workers import RunningWorker, run_worker
+from tests.orders.conftest import create_variants, place
+
+# A checkout answers from PostgreSQL alone; one that waited on the stopped broker's connection
+# attempts would take longer than this (generous: CI shares two cores).
+REQUEST_BOUND_SECONDS = 5.0
 
 
 def smtp_client_pid(workers: list[RunningWorker], smtp_port: int) -> RunningWorker:
@@ -96,5 +105,37 @@ async def test_with_the_broker_down_nothing_is_lost_and_each_email_goes_once_it_
         received = sorted(message["To"] for message in mailbox.messages)
         assert received == sorted(addresses), "each email exactly once"
         await audit_invariants(resources.database, mailbox, emails_settled=True)
+    finally:
+        broker.stop()
+
+
+async def test_with_the_broker_down_checkouts_are_accepted_and_each_order_email_goes_once_it_is_back(
+    settings: Settings, mailbox: Mailbox, tmp_path: Path
+) -> None:
+    broker = EmbeddedValkey(tmp_path / "broker", port=free_port())
+    broker.start()
+    own = settings.model_copy(update={"broker_url": broker.url()})
+    try:
+        with run_worker(settings_env(own), own, "orders-outage", tmp_path, "--beat"):
+            broker.stop()
+            async with running_app(own, create_app(own)) as app, client_for(app) as client:
+                shop: Resources = app.state.resources
+                (variant,) = await create_variants(shop, [20])
+                buyers = [await create_user(shop) for _ in range(5)]
+                for buyer in buyers:
+                    started = time.monotonic()
+                    await place(client, buyer, (variant, 1))  # 201: the order does not wait on the broker
+                    assert time.monotonic() - started < REQUEST_BOUND_SECONDS
+                await asyncio.sleep(3)  # the immediate relays fail meanwhile
+                assert mailbox.messages == []
+                broker.start()
+
+                def each_buyer_has_mail() -> bool:
+                    return all(by_recipient(mailbox, buyer.email) for buyer in buyers)
+
+                await eventually(each_buyer_has_mail, 90, "every order email once the broker is back")
+                await asyncio.sleep(3)
+                assert all(len(by_recipient(mailbox, buyer.email)) == 1 for buyer in buyers), "each email once"
+                await audit_invariants(shop.database, mailbox, emails_settled=True)
     finally:
         broker.stop()
