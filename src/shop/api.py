@@ -17,10 +17,11 @@ from shop.users.router import admin_router as users_admin_router
 from shop.users.router import auth_router, me_router
 
 api_router = APIRouter(prefix="/api/v1", route_class=ShopRoute)
+# Routes are matched in order: the storefront catalogue, most of the traffic, is tried first.
+api_router.include_router(catalog_router)
 api_router.include_router(auth_router)
 api_router.include_router(me_router)
 api_router.include_router(users_admin_router)
-api_router.include_router(catalog_router)
 api_router.include_router(catalog_admin_router, dependencies=[Depends(require_staff)])
 api_router.include_router(jobs_router, dependencies=[Depends(require_staff)])
 api_router.include_router(cart_router)
