@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
 
 from shop.core.deps import CacheDep, SessionDep
-from shop.core.errors import Forbidden, NotFound, Unauthorized, error_responses
+from shop.core.errors import NotFound, error_responses
 from shop.core.routing import ShopRoute
 from shop.core.schemas import Cursor, Page, PageSize
 from shop.orders import schemas
@@ -16,14 +16,14 @@ from shop.orders.errors import InvalidTransition, PaymentProviderError
 from shop.orders.repository import OrderFilter
 from shop.orders.router import IDEMPOTENCY_ERRORS
 from shop.orders.service import orders
-from shop.users.dependencies import require_staff
+from shop.users.dependencies import STAFF_ERRORS, require_staff
 
 router = APIRouter(
     prefix="/admin/orders",
     tags=["admin: orders"],
     route_class=ShopRoute,
     dependencies=[Depends(require_staff)],
-    responses=error_responses(Unauthorized, Forbidden),
+    responses=error_responses(*STAFF_ERRORS),
 )
 MOVE_ERRORS = (NotFound, InvalidTransition, *IDEMPOTENCY_ERRORS)
 
