@@ -143,8 +143,14 @@ class TestAdminList:
 
     @pytest.mark.parametrize(
         "params",
-        [{"created_from": "2026-03-02T10:00:00"}, {"created_to": "yesterday"}, {"user_id": "me"}],
-        ids=["no-offset", "not-a-time", "not-a-uuid"],
+        [
+            {"created_from": "2026-03-02T10:00:00"},
+            {"created_to": "yesterday"},
+            {"created_to": "0.5"},
+            {"created_from": "1772445600"},
+            {"user_id": "me"},
+        ],
+        ids=["no-offset", "not-a-time", "unix-seconds", "unix-integer", "not-a-uuid"],
     )
     async def test_bad_filters_are_422(self, client: httpx.AsyncClient, staff: Account, params: dict[str, Any]) -> None:
         response = await client.get("/api/v1/admin/orders", params=params, headers=staff.headers)

@@ -3,10 +3,11 @@
 import base64
 import binascii
 import json
+import re
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from shop.core.errors import UnprocessableEntity
 
@@ -24,6 +25,19 @@ class Money(Schema):
     amount: int = Field(description="Integer amount in minor units (cents).")
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")
 
+
+# An RFC 3339 date-time, as OpenAPI's `date-time` format means it: pydantic alone would also
+# take a number of seconds ("0.5") for a Unix time.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339_only(value: object) -> object:
+    if isinstance(value, str) and not _RFC3339.fullmatch(value):
+        raise ValueError("Input should be an RFC 3339 date-time with a time zone, e.g. 2026-11-24T09:30:00Z")
+    return value
+
+
+Rfc3339Datetime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only)]
 
 ItemT = TypeVar("ItemT")
 
