@@ -65,6 +65,13 @@ class TestDetail:
         assert (await listing(client))["items"] == []
 
 
+@pytest.mark.parametrize("params", [{"category": "a\x00b"}, {"q": "linen\x00"}], ids=["category", "q"])
+async def test_a_nul_character_in_a_filter_is_a_422(client: httpx.AsyncClient, params: dict[str, str]) -> None:
+    response = await client.get("/api/v1/products", params=params)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "validation_error"
+
+
 class TestFilters:
     @pytest.fixture
     async def catalog(self, client: httpx.AsyncClient, staff: Account) -> dict[str, Any]:
