@@ -148,9 +148,19 @@ class TestAdminList:
             {"created_to": "yesterday"},
             {"created_to": "0.5"},
             {"created_from": "1772445600"},
+            {"created_to": "0001-01-01T00:00:01+00:01"},
+            {"created_from": "9999-12-31T23:59:59-00:01"},
             {"user_id": "me"},
         ],
-        ids=["no-offset", "not-a-time", "unix-seconds", "unix-integer", "not-a-uuid"],
+        ids=[
+            "no-offset",
+            "not-a-time",
+            "unix-seconds",
+            "unix-integer",
+            "year-0-in-utc",
+            "year-10000-in-utc",
+            "not-a-uuid",
+        ],
     )
     async def test_bad_filters_are_422(self, client: httpx.AsyncClient, staff: Account, params: dict[str, Any]) -> None:
         response = await client.get("/api/v1/admin/orders", params=params, headers=staff.headers)
