@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import event
 
 from shop.core.resources import Resources
+from shop.core.schemas import encode_cursor
 from shop.core.security import Role
 from tests.fixtures.auth import Account, create_user
 from tests.fixtures.catalog import create_category, create_products
@@ -145,6 +146,13 @@ class TestFilters:
             {"in_stock": "maybe"},
             {"cursor": "garbage"},
             {"cursor": "eyJzIjoicHJpY2UiLCJrIjpbMSwyXX0"},  # a cursor of another sort
+            {"max_price": 10**13},  # more than any price can be
+            {"min_price": 44775992069148413157269569536},
+            # Forged cursors whose keys PostgreSQL cannot compare.
+            {"sort": "price", "cursor": encode_cursor({"s": "price", "k": [10**30, str(uuid.uuid4())]})},
+            {"q": "item", "cursor": encode_cursor({"s": "relevance", "k": [float("nan"), str(uuid.uuid4())]})},
+            {"cursor": encode_cursor({"s": "-created_at", "k": ["0001-01-01T00:00:00+01:00", str(uuid.uuid4())]})},
+            {"cursor": encode_cursor({"s": "-created_at", "k": ["2026-01-01T00:00:00", str(uuid.uuid4())]})},
         ):
             response = await client.get("/api/v1/products", params=params)
             assert response.status_code == 422, params
