@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event, text
 
 from shop.core.resources import Resources
+from shop.core.schemas import encode_cursor
 from tests.fixtures.auth import Account
 from tests.orders.conftest import create_variants, pay, place_order
 
@@ -98,8 +99,15 @@ class TestCustomerHistory:
 
     @pytest.mark.parametrize(
         "params",
-        [{"status": "lost"}, {"limit": 0}, {"limit": 101}, {"cursor": "garbage"}, {"cursor": "eyJjIjoxfQ"}],
-        ids=["status", "limit-0", "limit-101", "cursor", "cursor-fields"],
+        [
+            {"status": "lost"},
+            {"limit": 0},
+            {"limit": 101},
+            {"cursor": "garbage"},
+            {"cursor": "eyJjIjoxfQ"},
+            {"cursor": encode_cursor({"c": "0001-01-01T00:00:00+01:00", "i": str(uuid.uuid4())})},
+        ],
+        ids=["status", "limit-0", "limit-101", "cursor", "cursor-fields", "cursor-in-year-0"],
     )
     async def test_bad_parameters_are_422(
         self, client: httpx.AsyncClient, customer: Account, params: dict[str, Any]
