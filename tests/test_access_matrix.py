@@ -91,6 +91,15 @@ async def test_every_route_has_an_entry(client: httpx.AsyncClient) -> None:
     assert set(ACCESS) - found == set(), "ACCESS names routes that no longer exist"
 
 
+async def test_every_guarded_route_declares_its_401_and_403(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    for (method, path), access in ACCESS.items():
+        declared = set(schema["paths"][path][method]["responses"])
+        if access is not Access.public:  # some public ones answer 401 too: a wrong password, a stale token
+            assert "401" in declared, (method, path)
+        assert ("403" in declared) is (access in {Access.staff, Access.admin}), (method, path)
+
+
 @pytest.fixture
 async def accounts(resources: Resources) -> dict[Role, Account]:
     return {role: await create_user(resources, role=role) for role in Role}

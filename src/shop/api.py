@@ -6,13 +6,14 @@ here, where the app is wired together.
 
 from fastapi import APIRouter, Depends
 
+from shop.core.errors import error_responses
 from shop.core.jobs import router as jobs_router
 from shop.core.routing import ShopRoute
 from shop.orders.admin import router as orders_admin_router
 from shop.orders.router import cart_router, orders_router, payments_router
 from shop.products.admin import router as catalog_admin_router
 from shop.products.router import router as catalog_router
-from shop.users.dependencies import require_staff
+from shop.users.dependencies import STAFF_ERRORS, require_staff
 from shop.users.router import admin_router as users_admin_router
 from shop.users.router import auth_router, me_router
 
@@ -22,8 +23,10 @@ api_router.include_router(catalog_router)
 api_router.include_router(auth_router)
 api_router.include_router(me_router)
 api_router.include_router(users_admin_router)
-api_router.include_router(catalog_admin_router, dependencies=[Depends(require_staff)])
-api_router.include_router(jobs_router, dependencies=[Depends(require_staff)])
+for staff_router in (catalog_admin_router, jobs_router):
+    api_router.include_router(
+        staff_router, dependencies=[Depends(require_staff)], responses=error_responses(*STAFF_ERRORS)
+    )
 api_router.include_router(cart_router)
 api_router.include_router(orders_router)
 api_router.include_router(orders_admin_router)

@@ -52,6 +52,23 @@ class TestValidation:
         )
         assert_problem(response, 422, "validation_error")
 
+    async def test_a_json_body_that_is_not_utf8_is_a_422(self, probe: httpx.AsyncClient) -> None:
+        response = await probe.post(
+            "/api/v1/probe/items", content=b'{"name": "\xff"}', headers={"content-type": "application/json"}
+        )
+        body = assert_problem(response, 422, "validation_error")
+        assert body["errors"] == [
+            {"loc": ["body"], "msg": "There was an error parsing the body", "type": "body_unreadable"}
+        ]
+
+    async def test_a_broken_multipart_form_is_a_422(self, probe: httpx.AsyncClient) -> None:
+        response = await probe.post(
+            "/api/v1/auth/token",
+            content=b"--x\r\nContent-Disposition: form-data\r\n\r\nno name\r\n--x--\r\n",
+            headers={"content-type": "multipart/form-data; boundary=x"},
+        )
+        assert_problem(response, 422, "validation_error")
+
     async def test_an_id_that_does_not_parse_is_a_422(self, probe: httpx.AsyncClient) -> None:
         body = assert_problem(await probe.get("/api/v1/probe/items/not-a-uuid"), 422, "validation_error")
         assert body["errors"][0]["loc"] == ["path", "item_id"]  # type: ignore[index]

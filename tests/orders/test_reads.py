@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event, text
 
 from shop.core.resources import Resources
+from shop.core.schemas import encode_cursor
 from tests.fixtures.auth import Account
 from tests.orders.conftest import create_variants, pay, place_order
 
@@ -98,8 +99,15 @@ class TestCustomerHistory:
 
     @pytest.mark.parametrize(
         "params",
-        [{"status": "lost"}, {"limit": 0}, {"limit": 101}, {"cursor": "garbage"}, {"cursor": "eyJjIjoxfQ"}],
-        ids=["status", "limit-0", "limit-101", "cursor", "cursor-fields"],
+        [
+            {"status": "lost"},
+            {"limit": 0},
+            {"limit": 101},
+            {"cursor": "garbage"},
+            {"cursor": "eyJjIjoxfQ"},
+            {"cursor": encode_cursor({"c": "0001-01-01T00:00:00+01:00", "i": str(uuid.uuid4())})},
+        ],
+        ids=["status", "limit-0", "limit-101", "cursor", "cursor-fields", "cursor-in-year-0"],
     )
     async def test_bad_parameters_are_422(
         self, client: httpx.AsyncClient, customer: Account, params: dict[str, Any]
@@ -143,8 +151,24 @@ class TestAdminList:
 
     @pytest.mark.parametrize(
         "params",
-        [{"created_from": "2026-03-02T10:00:00"}, {"created_to": "yesterday"}, {"user_id": "me"}],
-        ids=["no-offset", "not-a-time", "not-a-uuid"],
+        [
+            {"created_from": "2026-03-02T10:00:00"},
+            {"created_to": "yesterday"},
+            {"created_to": "0.5"},
+            {"created_from": "1772445600"},
+            {"created_to": "0001-01-01T00:00:01+00:01"},
+            {"created_from": "9999-12-31T23:59:59-00:01"},
+            {"user_id": "me"},
+        ],
+        ids=[
+            "no-offset",
+            "not-a-time",
+            "unix-seconds",
+            "unix-integer",
+            "year-0-in-utc",
+            "year-10000-in-utc",
+            "not-a-uuid",
+        ],
     )
     async def test_bad_filters_are_422(self, client: httpx.AsyncClient, staff: Account, params: dict[str, Any]) -> None:
         response = await client.get("/api/v1/admin/orders", params=params, headers=staff.headers)

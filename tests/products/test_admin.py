@@ -92,6 +92,27 @@ class TestCategories:
         listed = (await client.get("/api/v1/categories")).json()["items"]
         assert {c["slug"] for c in listed} == {"men-s-shoes", "men-s-shoes-2"}
 
+    @pytest.mark.parametrize(
+        ("path", "body"),
+        [
+            ("/api/v1/admin/categories", {"name": "Nul\x00Shoes"}),
+            ("/api/v1/admin/products", new_product(description="Soft\x00")),
+            (
+                "/api/v1/admin/products",
+                new_product(variants=[{"sku": "NUL-1", "price": eur(100), "attributes": {"size": "\x00"}}]),
+            ),
+        ],
+        ids=["text", "long-text", "json"],
+    )
+    async def test_a_nul_character_is_a_422_not_a_crash(
+        self, client: httpx.AsyncClient, staff: Account, path: str, body: dict[str, Any]
+    ) -> None:
+        response = await client.post(path, json=body, headers=staff.headers)
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["type"] == "string_unstorable"
+        assert (await client.get("/api/v1/categories")).json()["items"] == []
+        assert (await client.get("/api/v1/products")).json()["items"] == []
+
     async def test_an_explicit_taken_slug_is_409(self, client: httpx.AsyncClient, staff: Account) -> None:
         await client.post("/api/v1/admin/categories", json={"name": "A", "slug": "shoes"}, headers=staff.headers)
         response = await client.post(

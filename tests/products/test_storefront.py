@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import event
 
 from shop.core.resources import Resources
+from shop.core.schemas import encode_cursor
 from shop.core.security import Role
 from tests.fixtures.auth import Account, create_user
 from tests.fixtures.catalog import create_category, create_products
@@ -63,6 +64,13 @@ class TestDetail:
         product = await create(client, staff, is_active=False)
         assert (await client.get(f"/api/v1/products/{product['id']}")).status_code == 404
         assert (await listing(client))["items"] == []
+
+
+@pytest.mark.parametrize("params", [{"category": "a\x00b"}, {"q": "linen\x00"}], ids=["category", "q"])
+async def test_a_nul_character_in_a_filter_is_a_422(client: httpx.AsyncClient, params: dict[str, str]) -> None:
+    response = await client.get("/api/v1/products", params=params)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "validation_error"
 
 
 class TestFilters:
@@ -138,6 +146,13 @@ class TestFilters:
             {"in_stock": "maybe"},
             {"cursor": "garbage"},
             {"cursor": "eyJzIjoicHJpY2UiLCJrIjpbMSwyXX0"},  # a cursor of another sort
+            {"max_price": 10**13},  # more than any price can be
+            {"min_price": 44775992069148413157269569536},
+            # Forged cursors whose keys PostgreSQL cannot compare.
+            {"sort": "price", "cursor": encode_cursor({"s": "price", "k": [10**30, str(uuid.uuid4())]})},
+            {"q": "item", "cursor": encode_cursor({"s": "relevance", "k": [float("nan"), str(uuid.uuid4())]})},
+            {"cursor": encode_cursor({"s": "-created_at", "k": ["0001-01-01T00:00:00+01:00", str(uuid.uuid4())]})},
+            {"cursor": encode_cursor({"s": "-created_at", "k": ["2026-01-01T00:00:00", str(uuid.uuid4())]})},
         ):
             response = await client.get("/api/v1/products", params=params)
             assert response.status_code == 422, params

@@ -205,6 +205,18 @@ async def _http_error(_: Request, exc: Exception) -> Response:
     return problem_response(exc.status_code, code, detail, headers=exc.headers)
 
 
+# PostgreSQL stores no NUL character in text or in JSON (SQLSTATE 22021, 22P05). The input is at
+# fault wherever it came from (a query, a path, a body), so it is refused like any invalid input.
+_UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, sa_exc.DBAPIError) and getattr(exc.orig, "pgcode", None) in _UNSTORABLE_TEXT:
+        errors = [{"loc": ["request"], "msg": "Text may not contain the NUL character.", "type": "string_unstorable"}]
+        return problem_response(422, "validation_error", "The request is not valid.", errors=errors)
+    return await _database_unavailable(request, exc)
+
+
 async def _database_unavailable(_: Request, exc: Exception) -> Response:
     # A lost connection or an exhausted pool is an outage, not a bug: answer fast and retryable.
     if isinstance(exc, sa_exc.DBAPIError) and not is_connection_error(exc):
@@ -226,7 +238,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(sa_exc.TimeoutError, _database_unavailable)
-    app.add_exception_handler(sa_exc.DBAPIError, _database_unavailable)
+    app.add_exception_handler(sa_exc.DBAPIError, _database_error)
     # Connecting to a stopped server fails below SQLAlchemy with a plain OSError (refused,
     # socket missing, timed out): a dependency outage as well.
     app.add_exception_handler(OSError, _database_unavailable)

@@ -15,19 +15,34 @@ import structlog
 from fastapi import Request, Response, params
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shop.core import idempotency
 from shop.core.db import commit, rollback
 from shop.core.deps import SESSION_STATE_KEY, resources_of
-from shop.core.errors import ShopError, UnsupportedMediaType, render_error
+from shop.core.errors import (
+    PayloadTooLarge,
+    ShopError,
+    UnprocessableEntity,
+    UnsupportedMediaType,
+    error_responses,
+    render_error,
+)
 from shop.core.logging import bind_log_context, route_template
 
 log = structlog.get_logger()
 
 
 class ShopRoute(APIRoute):
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        if self.body_field is not None:
+            # Any body can be too large (shop.core.limits); a JSON body can have the wrong type.
+            body_errors = [PayloadTooLarge] if _is_form(self) else [PayloadTooLarge, UnsupportedMediaType]
+            self.responses = {**error_responses(*body_errors), **self.responses}
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+        handler = _unreadable_body_is_invalid(super().get_route_handler())
         expects_json = self.body_field is not None and not _is_form(self)
 
         async def handle(request: Request) -> Response:
@@ -51,6 +66,29 @@ class ShopRoute(APIRoute):
             return response
 
         return handle
+
+
+def _unreadable_body_is_invalid(
+    handler: Callable[[Request], Coroutine[Any, Any, Response]],
+) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+    """A body FastAPI or Starlette cannot parse is a 422 `validation_error`, as malformed JSON is.
+
+    They answer a JSON body that is not UTF-8, or a broken multipart form, with a bare 400 of
+    their own. Routes raise `ShopError`s only, so a 400 `HTTPException` here is always that.
+    """
+
+    async def run(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except StarletteHTTPException as exc:
+            if exc.status_code != 400:
+                raise
+            raise UnprocessableEntity(
+                "The request body could not be read.",
+                errors=[{"loc": ["body"], "msg": str(exc.detail), "type": "body_unreadable"}],
+            ) from exc
+
+    return run
 
 
 async def _succeeded(request: Request, response: Response) -> None:

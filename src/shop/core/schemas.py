@@ -3,10 +3,12 @@
 import base64
 import binascii
 import json
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from shop.core.errors import UnprocessableEntity
 
@@ -24,6 +26,27 @@ class Money(Schema):
     amount: int = Field(description="Integer amount in minor units (cents).")
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")
 
+
+# An RFC 3339 date-time, as OpenAPI's `date-time` format means it: pydantic alone would also
+# take a number of seconds ("0.5") for a Unix time. It is given back in UTC, which also refuses
+# the instants a database cannot hold (0001-01-01T00:00:00+01:00 is in year 0).
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339_only(value: object) -> object:
+    if isinstance(value, str) and not _RFC3339.fullmatch(value):
+        raise ValueError("Input should be an RFC 3339 date-time with a time zone, e.g. 2026-11-24T09:30:00Z")
+    return value
+
+
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("Input should be a date-time between the years 1 and 9999 in UTC") from None
+
+
+Rfc3339Datetime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only), AfterValidator(_in_utc)]
 
 ItemT = TypeVar("ItemT")
 

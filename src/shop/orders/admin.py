@@ -4,26 +4,25 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
 
 from shop.core.deps import CacheDep, SessionDep
-from shop.core.errors import Forbidden, NotFound, Unauthorized, error_responses
+from shop.core.errors import NotFound, error_responses
 from shop.core.routing import ShopRoute
-from shop.core.schemas import Cursor, Page, PageSize
+from shop.core.schemas import Cursor, Page, PageSize, Rfc3339Datetime
 from shop.orders import schemas
 from shop.orders.dependencies import ActorDep, IdempotencyKey
 from shop.orders.errors import InvalidTransition, PaymentProviderError
 from shop.orders.repository import OrderFilter
 from shop.orders.router import IDEMPOTENCY_ERRORS
 from shop.orders.service import orders
-from shop.users.dependencies import require_staff
+from shop.users.dependencies import STAFF_ERRORS, require_staff
 
 router = APIRouter(
     prefix="/admin/orders",
     tags=["admin: orders"],
     route_class=ShopRoute,
     dependencies=[Depends(require_staff)],
-    responses=error_responses(Unauthorized, Forbidden),
+    responses=error_responses(*STAFF_ERRORS),
 )
 MOVE_ERRORS = (NotFound, InvalidTransition, *IDEMPOTENCY_ERRORS)
 
@@ -35,8 +34,8 @@ async def list_orders(
     cursor: Cursor = None,
     status: schemas.OrderStatus | None = None,
     user_id: uuid.UUID | None = None,
-    created_from: Annotated[AwareDatetime | None, Query(description="RFC 3339; inclusive.")] = None,
-    created_to: Annotated[AwareDatetime | None, Query(description="RFC 3339; exclusive.")] = None,
+    created_from: Annotated[Rfc3339Datetime | None, Query(description="RFC 3339; inclusive.")] = None,
+    created_to: Annotated[Rfc3339Datetime | None, Query(description="RFC 3339; exclusive.")] = None,
 ) -> Page[schemas.Order]:
     """Every order, newest first, filtered by status, customer and creation time."""
     where = OrderFilter(user_id=user_id, status=status, created_from=created_from, created_to=created_to)

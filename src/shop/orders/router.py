@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response
 
 from shop.core.deps import CacheDep, SessionDep, SettingsDep
-from shop.core.errors import NotFound, RateLimited, Unauthorized, error_responses
+from shop.core.errors import NotFound, RateLimited, error_responses
 from shop.core.idempotency import IdempotencyInProgress, IdempotencyKeyReused, InvalidIdempotencyKey
 from shop.core.routing import ShopRoute
 from shop.core.schemas import Cursor, Page, PageSize
@@ -26,13 +26,13 @@ from shop.orders.errors import (
 from shop.orders.providers import MAX_SIGNATURE_HEADER_LENGTH
 from shop.orders.repository import OrderFilter
 from shop.orders.service import cart, checkout, orders, payments
-from shop.users.dependencies import CurrentUser
+from shop.users.dependencies import AUTH_ERRORS, CurrentUser
 
 IDEMPOTENCY_ERRORS = (InvalidIdempotencyKey, IdempotencyKeyReused, IdempotencyInProgress)
 
-cart_router = APIRouter(prefix="/cart", tags=["cart"], route_class=ShopRoute, responses=error_responses(Unauthorized))
+cart_router = APIRouter(prefix="/cart", tags=["cart"], route_class=ShopRoute, responses=error_responses(*AUTH_ERRORS))
 orders_router = APIRouter(
-    prefix="/orders", tags=["orders"], route_class=ShopRoute, responses=error_responses(Unauthorized)
+    prefix="/orders", tags=["orders"], route_class=ShopRoute, responses=error_responses(*AUTH_ERRORS)
 )
 payments_router = APIRouter(prefix="/payments", tags=["payments"], route_class=ShopRoute)
 

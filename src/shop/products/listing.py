@@ -4,11 +4,12 @@ Every sort ends in the product id, so the order is total and a page continues ex
 previous one stopped (no OFFSET: a deep page costs what the first one does).
 """
 
+import math
 import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -106,18 +107,35 @@ def _cursor_values(sort: Sort, cursor: str) -> list[Any]:
     first = keys[0]
     try:
         if sort is Sort.newest:
-            first = datetime.fromisoformat(first)
+            first = _instant(first)
         elif not _cursor_key_fits(sort, first):
             raise TypeError
         return [first, uuid.UUID(str(keys[1]))]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise invalid_cursor() from None
+
+
+def _instant(value: str) -> datetime:
+    """A cursor's creation time, refused unless PostgreSQL can compare it (aware, years 1..9999 in UTC)."""
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError
+    return moment.astimezone(UTC)
+
+
+# A cursor is opaque but can be forged: its key must fit the column it is compared with, or the
+# database refuses the query (a bigint out of range, a NaN rank).
+_BIGINT = range(-(2**63), 2**63)
 
 
 def _cursor_key_fits(sort: Sort, value: object) -> bool:
     if sort is Sort.name:
         return isinstance(value, str)
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if sort is Sort.relevance:
+        return isinstance(value, int | float) and math.isfinite(value)
+    return isinstance(value, int) and value in _BIGINT
 
 
 def build_listing(query: ListingQuery) -> tuple[Select[Any], list[ColumnElement[Any]]]:

@@ -80,8 +80,8 @@ async def list_products(
     category: Annotated[
         str | None, Query(max_length=120, description="Category slug; includes sub-categories.")
     ] = None,
-    min_price: Annotated[int | None, Query(ge=0, description="Minor units.")] = None,
-    max_price: Annotated[int | None, Query(ge=0, description="Minor units.")] = None,
+    min_price: Annotated[int | None, Query(ge=0, le=schemas.MAX_AMOUNT, description="Minor units.")] = None,
+    max_price: Annotated[int | None, Query(ge=0, le=schemas.MAX_AMOUNT, description="Minor units.")] = None,
     in_stock: bool | None = None,
     sort: Sort | None = None,
 ) -> Page[schemas.Product]:

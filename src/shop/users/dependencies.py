@@ -17,8 +17,13 @@ from shop.core.logging import bind_log_context
 from shop.core.ratelimit import SlidingWindowLimiter
 from shop.core.security import Principal, Role, set_principal
 from shop.users.auth import auth_service
+from shop.users.errors import AccountDisabled, InvalidToken
 from shop.users.limits import AccountLimits
 from shop.users.models import User
+
+# What a route behind `CurrentUser` may answer besides its own errors, for its `responses=`.
+AUTH_ERRORS = (Unauthorized, InvalidToken, AccountDisabled)
+STAFF_ERRORS = (*AUTH_ERRORS, Forbidden)
 
 # auto_error=False: a missing token is answered by our own problem+json 401, not FastAPI's.
 bearer_token = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)

@@ -6,13 +6,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from shop.core.deps import SessionDep, SettingsDep
-from shop.core.errors import Forbidden, RateLimited, Unauthorized, error_responses
+from shop.core.errors import RateLimited, error_responses
 from shop.core.routing import ShopRoute
 from shop.core.schemas import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize
 from shop.core.security import Role
 from shop.users import schemas
 from shop.users.auth import auth_service
-from shop.users.dependencies import AccountLimitsDep, AdminUser, CurrentUser, require_admin
+from shop.users.dependencies import AUTH_ERRORS, STAFF_ERRORS, AccountLimitsDep, AdminUser, CurrentUser, require_admin
 from shop.users.errors import (
     AccountDisabled,
     CannotChangeOwnAccess,
@@ -33,14 +33,14 @@ me_router = APIRouter(
     prefix="/users",
     tags=["users"],
     route_class=ShopRoute,
-    responses=error_responses(Unauthorized, InvalidToken, AccountDisabled),
+    responses=error_responses(*AUTH_ERRORS),
 )
 admin_router = APIRouter(
     prefix="/admin/users",
     tags=["admin: users"],
     route_class=ShopRoute,
     dependencies=[Depends(require_admin)],
-    responses=error_responses(Unauthorized, InvalidToken, AccountDisabled, Forbidden),
+    responses=error_responses(*STAFF_ERRORS),
 )
 
 

@@ -1,7 +1,7 @@
 """Reading orders, and the moves customers, staff and the expiry job make them take."""
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -104,11 +104,12 @@ def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
     values = decode_cursor(cursor, {"c", "i"})
     try:
         created_at, order_id = datetime.fromisoformat(str(values["c"])), uuid.UUID(str(values["i"]))
-    except ValueError:
+        if created_at.tzinfo is None:
+            raise ValueError
+        # In UTC, as the database compares it; a forged time beyond year 9999 (or before 1) is refused.
+        return created_at.astimezone(UTC), order_id
+    except (ValueError, OverflowError):
         raise invalid_cursor() from None
-    if created_at.tzinfo is None:
-        raise invalid_cursor()
-    return created_at, order_id
 
 
 orders = OrderService()
