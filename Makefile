@@ -37,10 +37,12 @@ format: install
 	$(BIN)/ruff format src tests migrations bench
 	$(BIN)/ruff check --fix src tests migrations bench
 
-# The load benchmark (needs wrk: apt-get install wrk); writes docs/performance.md.
+# The load benchmark (needs wrk: apt-get install wrk); writes docs/performance.md. About 20
+# minutes; a quick look: make bench BENCH_ARGS="--duration 3 --soak-minutes 1 --products 1000"
+BENCH_ARGS ?=
 bench: install
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,bench]'
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 # Refresh the pinned versions after changing the dependencies in pyproject.toml.
 lock: install
