@@ -72,9 +72,9 @@ def serve(
 
 def _check_payment_provider(settings: Settings) -> None:
     """An unknown provider stops start-up with one line, not the first payment with a 500."""
-    from shop.orders.providers import get_provider
+    from shop.orders.providers import check_provider
 
-    get_provider(settings.effective_payment_provider)
+    check_provider(settings.effective_payment_provider)
 
 
 def _prepare_multiprocess_metrics() -> str | None:

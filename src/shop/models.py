@@ -4,7 +4,16 @@ from shop.core.db import Base
 from shop.core.idempotency import IdempotencyRecord
 from shop.core.jobs import Job
 from shop.core.outbox import OutboxDelivery, OutboxEvent
-from shop.orders.models import Cart, CartItem, Order, OrderLine, OrderStatusChange, Payment, PaymentEvent
+from shop.orders.models import (
+    Cart,
+    CartItem,
+    Order,
+    OrderLine,
+    OrderStatusChange,
+    Payment,
+    PaymentEvent,
+    Refund,
+)
 from shop.products.models import Category, Product, StockMovement, Variant
 from shop.users.models import PasswordResetToken, RefreshToken, User
 
@@ -25,6 +34,7 @@ __all__ = [
     "PaymentEvent",
     "Product",
     "RefreshToken",
+    "Refund",
     "StockMovement",
     "User",
     "Variant",

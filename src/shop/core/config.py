@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     shipping_flat_amount: int = Field(default=0, ge=0, le=10**9)
     payment_provider: str | None = None
     payment_webhook_secret: str | None = None
+    # A provider call unanswered after this long fails (502); the payment or refund it was for is
+    # settled by the reconciliation once twice this time has passed.
+    payment_provider_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
 
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)

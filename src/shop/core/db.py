@@ -235,6 +235,17 @@ async def commit(session: AsyncSession) -> None:
             log.exception("db.after_commit_failed", callback=getattr(callback, "__qualname__", repr(callback)))
 
 
+async def commit_intent(session: AsyncSession) -> None:
+    """Commit what the unit of work has recorded so far, before it calls the outside world.
+
+    The one exception to "one commit, at the end": an intent (a payment or refund about to be
+    asked of a provider) must be durable before the call, and no transaction may stay open (or
+    hold a row lock) while the call waits. The session goes on in a new transaction, which
+    records the outcome and commits at the end of the unit of work as usual.
+    """
+    await commit(session)
+
+
 async def rollback(session: AsyncSession) -> None:
     session.info.pop(_TRANSACTION_STATE_KEY, None)
     await session.rollback()
@@ -250,6 +261,20 @@ async def unit_of_work(database: Database) -> AsyncIterator[AsyncSession]:
             await rollback(session)
             raise
         await commit(session)
+
+
+@asynccontextmanager
+async def unit_of_work_beside(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """A unit of work of its own on `session`'s database, with the same outbox relay: for work
+    that an after-commit callback of `session` does (it must not reuse a finished session)."""
+    info = {key: value for key, value in session.info.items() if key != _TRANSACTION_STATE_KEY}
+    async with AsyncSession(session.bind, info=info, expire_on_commit=False, autoflush=False) as own:
+        try:
+            yield own
+        except BaseException:
+            await rollback(own)
+            raise
+        await commit(own)
 
 
 def violated_constraint(error: IntegrityError) -> str | None:

@@ -10,8 +10,8 @@ from shop.core.errors import NotFound, error_responses
 from shop.core.routing import ShopRoute
 from shop.core.schemas import Cursor, Page, PageSize, Rfc3339Datetime
 from shop.orders import schemas
-from shop.orders.dependencies import ActorDep, IdempotencyKey
-from shop.orders.errors import InvalidTransition, PaymentProviderError
+from shop.orders.dependencies import ActorDep, IdempotencyKey, PaymentGatewayDep
+from shop.orders.errors import InvalidTransition, PaymentInProgress, PaymentProviderError
 from shop.orders.repository import OrderFilter
 from shop.orders.router import IDEMPOTENCY_ERRORS
 from shop.orders.service import orders
@@ -67,16 +67,20 @@ async def deliver_order(order_id: uuid.UUID, actor: ActorDep, session: SessionDe
     dependencies=[IdempotencyKey],
     responses=error_responses(*MOVE_ERRORS, PaymentProviderError),
 )
-async def refund_order(order_id: uuid.UUID, actor: ActorDep, session: SessionDep, cache: CacheDep) -> schemas.Order:
+async def refund_order(
+    order_id: uuid.UUID, actor: ActorDep, gateway: PaymentGatewayDep, session: SessionDep, cache: CacheDep
+) -> schemas.Order:
     """Refund a paid order that has not shipped; its stock goes back."""
-    return await orders.refund(session, cache, order_id, actor)
+    return await orders.refund(session, cache, gateway, order_id, actor)
 
 
 @router.post(
     "/{order_id}/cancel",
     dependencies=[IdempotencyKey],
-    responses=error_responses(*MOVE_ERRORS, PaymentProviderError),
+    responses=error_responses(*MOVE_ERRORS, PaymentInProgress, PaymentProviderError),
 )
-async def cancel_order(order_id: uuid.UUID, actor: ActorDep, session: SessionDep, cache: CacheDep) -> schemas.Order:
+async def cancel_order(
+    order_id: uuid.UUID, actor: ActorDep, gateway: PaymentGatewayDep, session: SessionDep, cache: CacheDep
+) -> schemas.Order:
     """Cancel an order awaiting payment (a paid one that has not shipped is refunded); its stock goes back."""
-    return await orders.cancel(session, cache, order_id, actor, owner=None)
+    return await orders.cancel(session, cache, gateway, order_id, actor, owner=None)

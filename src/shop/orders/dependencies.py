@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from shop.core.deps import ResourcesDep, SettingsDep
+from shop.core.deps import ResourcesDep
 from shop.core.idempotency import idempotency_guard
 from shop.core.ratelimit import SlidingWindowLimiter
 from shop.orders.limits import CheckoutLimits
-from shop.orders.providers import PaymentProvider, get_provider
+from shop.orders.providers import PaymentGateway, get_gateway
 from shop.orders.schemas import Actor
 from shop.orders.service import Buyer
 from shop.users.dependencies import CurrentUser, get_current_user
@@ -36,10 +36,10 @@ async def get_buyer(user: CurrentUser) -> Buyer:
     return Buyer(user_id=user.id, email=user.email, actor=Actor(user.role.value))
 
 
-async def get_payment_provider(settings: SettingsDep) -> PaymentProvider:
-    return get_provider(settings.effective_payment_provider)
+async def get_payment_gateway(resources: ResourcesDep) -> PaymentGateway:
+    return get_gateway(resources.settings, resources.redis)
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
 BuyerDep = Annotated[Buyer, Depends(get_buyer)]
-PaymentProviderDep = Annotated[PaymentProvider, Depends(get_payment_provider)]
+PaymentGatewayDep = Annotated[PaymentGateway, Depends(get_payment_gateway)]

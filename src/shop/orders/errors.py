@@ -10,6 +10,7 @@ __all__ = [
     "InvalidTransition",
     "OrderNotFound",
     "PaymentDeclined",
+    "PaymentInProgress",
     "PaymentProviderError",
     "VariantUnavailable",
 ]
@@ -41,6 +42,16 @@ class PaymentDeclined(ShopError):
     code = "payment_declined"
     # The declined attempt is recorded although the request fails.
     keeps_changes = True
+
+
+class PaymentInProgress(Conflict):
+    code = "payment_in_progress"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(
+            "A payment of this order is in progress; its outcome is known shortly.",
+            headers={"Retry-After": str(max(1, retry_after_seconds))},
+        )
 
 
 class PaymentProviderError(ShopError):

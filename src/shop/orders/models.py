@@ -26,14 +26,14 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.core.db import Base, TimestampMixin, new_id
-from shop.orders.schemas import Actor, OrderStatus, PaymentStatus
+from shop.orders.schemas import Actor, OrderStatus, PaymentStatus, RefundStatus
 
 # Human-readable order numbers (SO-000123): a sequence never hands out one number twice, even
 # to concurrent checkouts, and costs no lock.
 ORDER_NUMBER_SEQUENCE = Sequence("order_number_seq", metadata=Base.metadata)
 
 
-def _enum(enum: type[OrderStatus] | type[Actor] | type[PaymentStatus], name: str) -> Enum:
+def _enum(enum: type[OrderStatus] | type[Actor] | type[PaymentStatus] | type[RefundStatus], name: str) -> Enum:
     return Enum(enum, name=name, native_enum=False, create_constraint=True, length=20)
 
 
@@ -123,9 +123,19 @@ class OrderStatusChange(Base):
 
 
 class Payment(TimestampMixin, Base):
-    """A charge attempt (or a payment reported by the provider's webhook) for an order."""
+    """A charge of an order: an attempt through the API, or a payment reported by the webhook.
+
+    An attempt is recorded `pending` and committed before the provider is called, with the
+    idempotency key the provider gets; its outcome is recorded in a second transaction, or by
+    the reconciliation once `settle_after` has passed (service/payments.py).
+    """
 
     __tablename__ = "payment"
+    __table_args__ = (
+        # One attempt in flight per order: a second concurrent pay is refused, never charged.
+        Index("uq_payment_order_id_pending", "order_id", unique=True, postgresql_where=text("status = 'pending'")),
+        Index("ix_payment_settle_after_pending", "settle_after", postgresql_where=text("status = 'pending'")),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customer_order.id", ondelete="CASCADE"), index=True)
@@ -135,6 +145,37 @@ class Payment(TimestampMixin, Base):
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus, "payment_status"))
     failure_reason: Mapped[str | None] = mapped_column(String(200))
+    # What the provider is told for this attempt, so a repeated call never charges twice.
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    # Until then the request that made the attempt may still record its outcome.
+    settle_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Refund(TimestampMixin, Base):
+    """Giving a payment back in full: recorded `pending` and committed before the provider is
+    called, then retried with the same idempotency key until the provider confirms it."""
+
+    __tablename__ = "refund"
+    __table_args__ = (
+        Index("ix_refund_settle_after_pending", "settle_after", postgresql_where=text("status = 'pending'")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    # A payment is refunded once, whoever asks and however often.
+    payment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payment.id", ondelete="CASCADE"), unique=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customer_order.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(30))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[RefundStatus] = mapped_column(_enum(RefundStatus, "refund_status"))
+    # The order moves to `refunded` when the refund succeeds (False: money that arrived for an
+    # order that could not take it goes back, and the order stays as it is).
+    refunds_order: Mapped[bool] = mapped_column()
+    actor_role: Mapped[Actor] = mapped_column(_enum(Actor, "actor_role"))
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    reference: Mapped[str | None] = mapped_column(String(200))  # the provider's id of the refund
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    settle_after: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class PaymentEvent(Base):

@@ -1,20 +1,28 @@
-"""Payment providers: the interface the shop charges through, the built-in `test` provider, and
-the check of a provider's signed webhook calls.
+"""Payment providers: the interface the shop charges and refunds through, the registry that
+`SHOP_PAYMENT_PROVIDER` selects from, and the check of a provider's signed webhook calls.
 
-A real provider (Stripe, Adyen, …) implements `PaymentProvider` with its HTTP API and is
-registered in `PROVIDERS` under the name `SHOP_PAYMENT_PROVIDER` selects.
+Every call carries an idempotency key derived from an intent the shop committed before calling
+(a pending payment or refund row), as Stripe and Adyen take one: a repeated call with the same
+key, after a timeout or a crash, gets the first call's answer and never moves money twice.
+A real provider (Stripe, Adyen, …) implements `PaymentProvider` over its HTTP API and is
+registered in `PROVIDERS` under its name.
 """
 
+import asyncio
 import hashlib
 import hmac
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import timedelta
+from typing import Protocol, TypeVar
 
-from shop.core.config import ConfigError
+from shop.core.cache import RedisClient
+from shop.core.config import ConfigError, Settings
 from shop.orders.errors import InvalidSignature, PaymentProviderError
 
 WEBHOOK_TOLERANCE_SECONDS = 300
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,44 +40,84 @@ class ChargeResult:
     reason: str | None = None  # why it was declined
 
 
+@dataclass(frozen=True, slots=True)
+class RefundRequest:
+    reference: str  # the charge to give back, in full
+    amount: int
+    currency: str
+
+
 class PaymentProvider(Protocol):
     name: str
 
-    async def charge(self, charge: Charge, token: str) -> ChargeResult:
-        """Charge `token`; a decline is a result, an unreachable provider raises PaymentProviderError."""
+    async def charge(self, charge: Charge, token: str, *, idempotency_key: str) -> ChargeResult:
+        """Charge `token`; a decline is a result, a failed or unanswered call raises PaymentProviderError."""
 
-    async def refund(self, reference: str, amount: int, currency: str) -> None:
-        """Give a charge back in full; raises PaymentProviderError when the provider fails."""
+    async def find_charge(self, idempotency_key: str) -> ChargeResult | None:
+        """What became of the charge made with `idempotency_key`; None when the provider never got it."""
 
-
-class TestProvider:
-    """Charges nothing: `tok_success` pays, `tok_error` fails like an outage, anything else declines."""
-
-    name = "test"
-
-    async def charge(self, charge: Charge, token: str) -> ChargeResult:
-        match token:
-            case "tok_success":
-                return ChargeResult(succeeded=True, reference=f"test_ch_{uuid.uuid4().hex}")
-            case "tok_error":
-                raise PaymentProviderError("The payment provider failed; nothing was charged. Try again.")
-            case "tok_declined":
-                return ChargeResult(succeeded=False, reason="The card was declined.")
-            case _:
-                return ChargeResult(succeeded=False, reason="The payment token is not valid.")
-
-    async def refund(self, reference: str, amount: int, currency: str) -> None:
-        return None
+    async def refund(self, refund: RefundRequest, *, idempotency_key: str) -> str:
+        """Give a charge back; the provider's id of the refund. Raises PaymentProviderError on failure."""
 
 
-PROVIDERS: dict[str, PaymentProvider] = {TestProvider.name: TestProvider()}
+ProviderFactory = Callable[[Settings, RedisClient], PaymentProvider]
+PROVIDERS: dict[str, ProviderFactory] = {}
 
 
-def get_provider(name: str) -> PaymentProvider:
+def register_provider(name: str, factory: ProviderFactory) -> None:
+    PROVIDERS[name] = factory
+
+
+def _factory(name: str) -> ProviderFactory:
+    from shop.orders.sandbox import TestProvider  # the sandbox is built on the types above
+
+    factories: dict[str, ProviderFactory] = {TestProvider.name: lambda _, redis: TestProvider(redis), **PROVIDERS}
     try:
-        return PROVIDERS[name]
+        return factories[name]
     except KeyError:
         raise ConfigError(f"SHOP_PAYMENT_PROVIDER: unknown provider {name!r}") from None
+
+
+def check_provider(name: str) -> None:
+    """An unknown provider stops start-up with one line, not the first payment with a 500."""
+    _factory(name)
+
+
+def get_gateway(settings: Settings, redis: RedisClient, name: str | None = None) -> "PaymentGateway":
+    """The gateway to provider `name` (default: the configured one)."""
+    provider = _factory(name or settings.effective_payment_provider)(settings, redis)
+    return PaymentGateway(provider, timedelta(seconds=settings.payment_provider_timeout_seconds))
+
+
+class PaymentGateway:
+    """What the shop's services call a provider through: every call ends within `timeout`.
+
+    An unanswered call is a PaymentProviderError, so the `lease` of an intent (twice the
+    timeout) always outlives the call that was made for it: once the lease is over, nobody is
+    still waiting for that call's answer, and the reconciliation may settle the intent.
+    """
+
+    def __init__(self, provider: PaymentProvider, timeout: timedelta) -> None:
+        self.name = provider.name
+        self.lease = 2 * timeout
+        self._provider = provider
+        self._timeout = timeout.total_seconds()
+
+    async def charge(self, charge: Charge, token: str, *, idempotency_key: str) -> ChargeResult:
+        return await self._bounded(self._provider.charge(charge, token, idempotency_key=idempotency_key))
+
+    async def find_charge(self, idempotency_key: str) -> ChargeResult | None:
+        return await self._bounded(self._provider.find_charge(idempotency_key))
+
+    async def refund(self, refund: RefundRequest, *, idempotency_key: str) -> str:
+        return await self._bounded(self._provider.refund(refund, idempotency_key=idempotency_key))
+
+    async def _bounded(self, call: Awaitable[T]) -> T:
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await call
+        except TimeoutError:
+            raise PaymentProviderError("The payment provider did not answer in time. Try again.") from None
 
 
 # -- webhooks ----------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from shop.core.db import new_id
-from shop.orders.models import ORDER_NUMBER_SEQUENCE, Cart, CartItem, Order, Payment, PaymentEvent
-from shop.orders.schemas import OrderStatus, PaymentStatus
+from shop.orders.models import ORDER_NUMBER_SEQUENCE, Cart, CartItem, Order, Payment, PaymentEvent, Refund
+from shop.orders.schemas import OrderStatus, PaymentStatus, RefundStatus
 
 _WITH_DETAILS = (selectinload(Order.lines), selectinload(Order.history))
 
@@ -135,7 +135,12 @@ async def lock_unpaid_before(session: AsyncSession, age: timedelta, limit: int) 
     """Unpaid orders older than `age`, locked; rows another transaction holds are skipped."""
     statement = (
         select(Order)
-        .where(Order.status == OrderStatus.pending_payment, Order.created_at < func.now() - age)
+        .where(
+            Order.status == OrderStatus.pending_payment,
+            Order.created_at < func.now() - age,
+            # An order being paid right now waits for its attempt's outcome (or reconciliation).
+            ~select(Payment.id).where(Payment.order_id == Order.id, Payment.status == PaymentStatus.pending).exists(),
+        )
         .order_by(Order.created_at)
         .limit(limit)
         .options(*_WITH_DETAILS)
@@ -162,10 +167,14 @@ async def record_payment_event(
 
 
 async def captured_payment(session: AsyncSession, order_id: uuid.UUID) -> Payment | None:
-    """The payment that paid the order (the one a refund gives back)."""
+    """The payment that paid the order (the one a refund of the order gives back).
+
+    Not one that arrived for an order that could not take it: that is given back on its own.
+    """
+    given_back = select(Refund.id).where(Refund.payment_id == Payment.id, Refund.refunds_order.is_(False)).exists()
     statement = (
         select(Payment)
-        .where(Payment.order_id == order_id, Payment.status == PaymentStatus.succeeded)
+        .where(Payment.order_id == order_id, Payment.status == PaymentStatus.succeeded, ~given_back)
         .order_by(Payment.created_at.desc())
         .limit(1)
     )
@@ -174,3 +183,57 @@ async def captured_payment(session: AsyncSession, order_id: uuid.UUID) -> Paymen
 
 async def payment_by_reference(session: AsyncSession, order_id: uuid.UUID, reference: str) -> Payment | None:
     return await session.scalar(select(Payment).where(Payment.order_id == order_id, Payment.reference == reference))
+
+
+async def lock_payment(session: AsyncSession, payment_id: uuid.UUID) -> Payment | None:
+    statement = (
+        select(Payment).where(Payment.id == payment_id).with_for_update().execution_options(populate_existing=True)
+    )
+    return await session.scalar(statement)
+
+
+async def open_attempt(session: AsyncSession, order_id: uuid.UUID) -> Payment | None:
+    """The order's charge attempt whose outcome is not recorded yet (at most one: a unique index)."""
+    return await session.scalar(
+        select(Payment).where(Payment.order_id == order_id, Payment.status == PaymentStatus.pending)
+    )
+
+
+async def attempts_to_settle(session: AsyncSession, limit: int) -> Sequence[uuid.UUID]:
+    """Pending charge attempts whose request has had its time: the reconciliation settles them."""
+    statement = (
+        select(Payment.id)
+        .where(Payment.status == PaymentStatus.pending, Payment.settle_after <= func.now())
+        .order_by(Payment.settle_after)
+        .limit(limit)
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def refund_of_payment(session: AsyncSession, payment_id: uuid.UUID) -> Refund | None:
+    return await session.scalar(select(Refund).where(Refund.payment_id == payment_id))
+
+
+async def lock_refund(session: AsyncSession, refund_id: uuid.UUID) -> Refund | None:
+    statement = select(Refund).where(Refund.id == refund_id).with_for_update().execution_options(populate_existing=True)
+    return await session.scalar(statement)
+
+
+async def refunds_to_settle(session: AsyncSession, limit: int) -> Sequence[uuid.UUID]:
+    statement = (
+        select(Refund.id)
+        .where(Refund.status == RefundStatus.pending, Refund.settle_after <= func.now())
+        .order_by(Refund.settle_after)
+        .limit(limit)
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def refund_pending(session: AsyncSession, order_id: uuid.UUID) -> bool:
+    """Is a refund that moves this order to `refunded` still waiting for the provider?"""
+    found = await session.scalar(
+        select(Refund.id).where(
+            Refund.order_id == order_id, Refund.status == RefundStatus.pending, Refund.refunds_order.is_(True)
+        )
+    )
+    return found is not None

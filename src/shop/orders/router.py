@@ -13,13 +13,14 @@ from shop.core.idempotency import IdempotencyInProgress, IdempotencyKeyReused, I
 from shop.core.routing import ShopRoute
 from shop.core.schemas import Cursor, Page, PageSize
 from shop.orders import schemas
-from shop.orders.dependencies import ActorDep, BuyerDep, CheckoutLimit, IdempotencyKey, PaymentProviderDep
+from shop.orders.dependencies import ActorDep, BuyerDep, CheckoutLimit, IdempotencyKey, PaymentGatewayDep
 from shop.orders.errors import (
     EmptyOrder,
     InsufficientStock,
     InvalidSignature,
     InvalidTransition,
     PaymentDeclined,
+    PaymentInProgress,
     PaymentProviderError,
     VariantUnavailable,
 )
@@ -105,31 +106,40 @@ async def get_order(order_id: uuid.UUID, user: CurrentUser, session: SessionDep)
 @orders_router.post(
     "/{order_id}/pay",
     dependencies=[IdempotencyKey],
-    responses=error_responses(NotFound, InvalidTransition, PaymentDeclined, PaymentProviderError, *IDEMPOTENCY_ERRORS),
+    responses=error_responses(
+        NotFound, InvalidTransition, PaymentDeclined, PaymentInProgress, PaymentProviderError, *IDEMPOTENCY_ERRORS
+    ),
 )
 async def pay_order(
     order_id: uuid.UUID,
     body: schemas.PaymentRequest,
     user: CurrentUser,
     actor: ActorDep,
-    provider: PaymentProviderDep,
+    gateway: PaymentGatewayDep,
     session: SessionDep,
     cache: CacheDep,
 ) -> schemas.Order:
     """Pay for an order awaiting payment with a token from the payment provider."""
-    return await payments.pay(session, cache, provider, order_id, user.id, body.payment_token, actor)
+    return await payments.pay(session, cache, gateway, order_id, user.id, body.payment_token, actor)
 
 
 @orders_router.post(
     "/{order_id}/cancel",
     dependencies=[IdempotencyKey],
-    responses=error_responses(NotFound, InvalidTransition, PaymentProviderError, *IDEMPOTENCY_ERRORS),
+    responses=error_responses(
+        NotFound, InvalidTransition, PaymentInProgress, PaymentProviderError, *IDEMPOTENCY_ERRORS
+    ),
 )
 async def cancel_order(
-    order_id: uuid.UUID, user: CurrentUser, actor: ActorDep, session: SessionDep, cache: CacheDep
+    order_id: uuid.UUID,
+    user: CurrentUser,
+    actor: ActorDep,
+    gateway: PaymentGatewayDep,
+    session: SessionDep,
+    cache: CacheDep,
 ) -> schemas.Order:
     """Cancel an order awaiting payment; a paid order that has not shipped is refunded."""
-    return await orders.cancel(session, cache, order_id, actor, owner=user.id)
+    return await orders.cancel(session, cache, gateway, order_id, actor, owner=user.id)
 
 
 # -- the payment provider ------------------------------------------------------------------------
@@ -138,6 +148,7 @@ async def cancel_order(
 @payments_router.post("/webhook", responses=error_responses(InvalidSignature))
 async def payment_webhook(
     request: Request,
+    gateway: PaymentGatewayDep,
     session: SessionDep,
     cache: CacheDep,
     settings: SettingsDep,
@@ -153,4 +164,4 @@ async def payment_webhook(
 ) -> schemas.WebhookReceipt:
     """The payment provider's signed event (`payment.succeeded`, `payment.failed`); each event id counts once."""
     body = await request.body()
-    return await payments.handle_webhook(session, cache, settings, body, signature, time.time())
+    return await payments.handle_webhook(session, cache, gateway, settings, body, signature, time.time())

@@ -36,10 +36,16 @@ class Actor(StrEnum):
 
 
 class PaymentStatus(StrEnum):
+    pending = "pending"  # recorded before the provider is called; its outcome is not known yet
     succeeded = "succeeded"
     declined = "declined"
     failed = "failed"
     refunded = "refunded"
+
+
+class RefundStatus(StrEnum):
+    pending = "pending"  # recorded before the provider is called; retried until it succeeds
+    succeeded = "succeeded"
 
 
 # ISO 3166-1 alpha-2: the officially assigned codes.

@@ -1,4 +1,4 @@
-"""Scheduled work of the orders: cancelling orders left unpaid too long."""
+"""Scheduled work of the orders: cancelling orders left unpaid too long, and settling payments."""
 
 from datetime import timedelta
 
@@ -8,6 +8,7 @@ from shop.core.db import unit_of_work
 from shop.core.resources import Resources
 from shop.core.tasks import periodic
 from shop.orders.service import orders
+from shop.orders.service.reconciliation import Settled, reconcile
 
 log = structlog.get_logger()
 
@@ -31,3 +32,9 @@ async def expire_unpaid(resources: Resources) -> int:
     if total:
         log.info("orders.expired", count=total)
     return total
+
+
+@periodic("payments.reconcile", every=timedelta(minutes=1))
+async def reconcile_payments(resources: Resources) -> Settled:
+    """Settle the charge attempts and refunds a crash or a lost answer left pending."""
+    return await reconcile(resources)

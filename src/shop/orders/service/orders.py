@@ -1,5 +1,6 @@
 """Reading orders, and the moves customers, staff and the expiry job make them take."""
 
+import math
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -8,13 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shop.core.cache import Cache
 from shop.core.schemas import Page, decode_cursor, encode_cursor, invalid_cursor
 from shop.orders import repository, schemas
-from shop.orders.errors import OrderNotFound
+from shop.orders.errors import InvalidTransition, OrderNotFound, PaymentInProgress
 from shop.orders.models import Order
+from shop.orders.providers import PaymentGateway
 from shop.orders.repository import OrderFilter
 from shop.orders.schemas import Actor, OrderStatus
 from shop.orders.service.lifecycle import apply_transition, check_transition, stock_to_return
-from shop.orders.service.payments import refund_payment
+from shop.orders.service.payments import lease_left
 from shop.orders.service.present import present_order
+from shop.orders.service.refunds import refund_order
 from shop.products.schemas import StockChange
 from shop.products.service import catalog
 
@@ -43,23 +46,38 @@ class OrderService:
     # -- moves ---------------------------------------------------------------------------------
 
     async def cancel(
-        self, session: AsyncSession, cache: Cache, order_id: uuid.UUID, actor: Actor, owner: uuid.UUID | None
+        self,
+        session: AsyncSession,
+        cache: Cache,
+        gateway: PaymentGateway,
+        order_id: uuid.UUID,
+        actor: Actor,
+        owner: uuid.UUID | None,
     ) -> schemas.Order:
         """Cancel an unpaid order; a paid one that has not shipped is refunded instead."""
         order = await self._locked(session, order_id, owner)
         if order.status is OrderStatus.paid:
-            return await self._refund(session, cache, order, actor)
+            return await self._refund(session, cache, gateway, order, actor)
+        check_transition(order, OrderStatus.cancelled)
+        attempt = await repository.open_attempt(session, order.id)
+        if attempt is not None:
+            # Its money may be on the way: the order waits for the outcome.
+            raise PaymentInProgress(math.ceil(await lease_left(session, attempt)))
         await apply_transition(session, cache, order, OrderStatus.cancelled, actor, await repository.now(session))
         return present_order(order)
 
-    async def refund(self, session: AsyncSession, cache: Cache, order_id: uuid.UUID, actor: Actor) -> schemas.Order:
-        return await self._refund(session, cache, await self._locked(session, order_id, None), actor)
+    async def refund(
+        self, session: AsyncSession, cache: Cache, gateway: PaymentGateway, order_id: uuid.UUID, actor: Actor
+    ) -> schemas.Order:
+        return await self._refund(session, cache, gateway, await self._locked(session, order_id, None), actor)
 
     async def ship(
         self, session: AsyncSession, cache: Cache, order_id: uuid.UUID, shipment: schemas.Shipment, actor: Actor
     ) -> schemas.Order:
         order = await self._locked(session, order_id, None)
         check_transition(order, OrderStatus.shipped)
+        if await repository.refund_pending(session, order.id):
+            raise InvalidTransition("A refund of this order is in progress; it cannot ship.")
         order.carrier = shipment.carrier
         order.tracking_number = shipment.tracking_number
         await apply_transition(session, cache, order, OrderStatus.shipped, actor, await repository.now(session))
@@ -87,11 +105,11 @@ class OrderService:
         await catalog.release_stock(session, cache, returned)
         return len(unpaid)
 
-    async def _refund(self, session: AsyncSession, cache: Cache, order: Order, actor: Actor) -> schemas.Order:
+    async def _refund(
+        self, session: AsyncSession, cache: Cache, gateway: PaymentGateway, order: Order, actor: Actor
+    ) -> schemas.Order:
         check_transition(order, OrderStatus.refunded)
-        await refund_payment(session, order)
-        await apply_transition(session, cache, order, OrderStatus.refunded, actor, await repository.now(session))
-        return present_order(order)
+        return present_order(await refund_order(session, cache, gateway, order, actor))
 
     async def _locked(self, session: AsyncSession, order_id: uuid.UUID, owner: uuid.UUID | None) -> Order:
         order = await repository.get_order(session, order_id, user_id=owner, lock=True)
