@@ -262,6 +262,41 @@ class TestIdempotency:
         ]
 
 
+class TestPayments:
+    async def test_a_paid_order_charged_twice(self, busy_shop: dict[str, Any], resources: Resources) -> None:
+        await execute(
+            resources,
+            "INSERT INTO payment (id, order_id, provider, reference, amount, currency, status)"
+            " SELECT :id, order_id, provider, 'ch_twice', amount, currency, status FROM payment"
+            " WHERE order_id = :order_id",
+            id=new_id(),
+            order_id=uuid.UUID(busy_shop["paid"]["id"]),
+        )
+        (found,) = only(await find_violations(resources.database), "payment")
+        assert found == f"[payment] order {busy_shop['paid']['id']}: paid, paid by 2 payments"
+
+    async def test_a_refunded_payment_without_its_refund(self, busy_shop: dict[str, Any], resources: Resources) -> None:
+        await execute(
+            resources,
+            "UPDATE payment SET status = 'refunded' WHERE order_id = :id",
+            id=uuid.UUID(busy_shop["paid"]["id"]),
+        )
+        found = only(await find_violations(resources.database), "payment")
+        assert any("is refunded, its refund None" in violation for violation in found)
+        assert f"[payment] order {busy_shop['paid']['id']}: paid, paid by 0 payments" in found
+
+    async def test_a_pending_attempt_of_an_order_that_no_longer_awaits_payment(
+        self, busy_shop: dict[str, Any], resources: Resources
+    ) -> None:
+        await execute(
+            resources,
+            "UPDATE payment SET status = 'pending' WHERE order_id = :id",
+            id=uuid.UUID(busy_shop["paid"]["id"]),
+        )
+        found = only(await find_violations(resources.database), "payment")
+        assert any("pending for an order paid" in violation for violation in found)
+
+
 async def test_every_violation_is_reported_at_once(busy_shop: dict[str, Any], resources: Resources) -> None:
     await execute(resources, "UPDATE variant SET stock = stock + 2 WHERE id = :id", id=busy_shop["scarf"])
     await execute(
