@@ -50,9 +50,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column(
             "status",
-            sa.Enum(
-                "pending", "succeeded", name="refund_status", native_enum=False, create_constraint=True, length=20
-            ),
+            sa.Enum("pending", "succeeded", name="refund_status", native_enum=False, create_constraint=True, length=20),
             nullable=False,
         ),
         sa.Column("refunds_order", sa.Boolean(), nullable=False),
@@ -87,7 +85,9 @@ def downgrade() -> None:
     op.drop_index("ix_refund_settle_after_pending", table_name="refund", postgresql_where=sa.text("status = 'pending'"))
     op.drop_index(op.f("ix_refund_order_id"), table_name="refund")
     op.drop_table("refund")
-    op.drop_index("ix_payment_settle_after_pending", table_name="payment", postgresql_where=sa.text("status = 'pending'"))
+    op.drop_index(
+        "ix_payment_settle_after_pending", table_name="payment", postgresql_where=sa.text("status = 'pending'")
+    )
     op.drop_index("uq_payment_order_id_pending", table_name="payment", postgresql_where=sa.text("status = 'pending'"))
     op.drop_constraint(op.f("uq_payment_idempotency_key"), "payment", type_="unique")
     op.drop_column("payment", "settle_after")

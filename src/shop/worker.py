@@ -6,7 +6,7 @@ Importing a domain's handler module registers its outbox handlers and periodic j
 
 from celery.signals import setup_logging, worker_process_shutdown
 
-import shop.models  # noqa: F401  (every mapped class, so the mapper is complete)
+import shop.models  # every mapped class, so the mapper is complete
 import shop.subscribers  # noqa: F401  (registers every handler and periodic job)
 from shop.core import metrics
 from shop.core.config import get_settings
