@@ -82,6 +82,24 @@ class TestInProcess:
             )
         assert stored == 0
 
+    async def test_a_replay_is_served_whatever_the_limits_and_is_not_counted(
+        self, limited: httpx.AsyncClient, resources: Resources, variant: uuid.UUID
+    ) -> None:
+        buyer = await create_user(resources)
+        first = await checkout(limited, buyer, variant, key="retried")
+        assert first.status_code == 201
+        for _ in range(6):  # a burst of retries of one checkout: more than the limit of 3
+            replay = await checkout(limited, buyer, variant, key="retried")
+            assert replay.status_code == 201, replay.text
+            assert replay.headers["idempotent-replayed"] == "true"
+            assert replay.json()["id"] == first.json()["id"]
+        # Only the first created anything: two more orders fit in the limit, the third does not.
+        assert (await checkout(limited, buyer, variant)).status_code == 201
+        assert (await checkout(limited, buyer, variant)).status_code == 201
+        assert_rate_limited(await checkout(limited, buyer, variant))
+        replay = await checkout(limited, buyer, variant, key="retried")
+        assert (replay.status_code, replay.headers["idempotent-replayed"]) == (201, "true")
+
     async def test_signing_in_comes_first(self, limited: httpx.AsyncClient, variant: uuid.UUID) -> None:
         response = await limited.post(
             "/api/v1/orders", json={"shipping_address": ADDRESS, "items": items((variant, 1))}

@@ -28,6 +28,9 @@ class ShopError(Exception):
     # Most errors undo the request's writes. A few must keep them although the request fails
     # (revoking a stolen token's whole login): the route then commits before answering.
     keeps_changes: ClassVar[bool] = False
+    # A 4xx is the request's outcome for good, and an Idempotency-Key replays it. Not so for a
+    # "not now" (a rate limit, work in progress): the request did not run, and a retry may.
+    final: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -94,6 +97,7 @@ class UnprocessableEntity(ShopError):
 class RateLimited(ShopError):
     status = 429
     code = "rate_limited"
+    final = False
 
     def __init__(self, retry_after: int, detail: str | None = None) -> None:
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})

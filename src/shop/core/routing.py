@@ -110,7 +110,7 @@ async def _failed(request: Request, exc: BaseException) -> Response | None:
     session = _session_of(request)
     claim = idempotency.claim_of(request)
     keep = isinstance(exc, ShopError) and exc.keeps_changes
-    if claim is not None and isinstance(exc, ShopError) and exc.status < 500:
+    if claim is not None and isinstance(exc, ShopError) and exc.status < 500 and exc.final:
         # The request ran and failed for good (409 insufficient_stock, 402 declined…): a retry
         # must get the same answer, so it is stored like a success, with any kept changes.
         if session is not None and not keep:
@@ -128,7 +128,7 @@ async def _failed(request: Request, exc: BaseException) -> Response | None:
         else:
             await rollback(session)
     if claim is not None:
-        # Rejected before it ran (a validation error), or a failure a retry may not repeat (5xx).
+        # Rejected before it ran (a validation error, a limit), or a failure a retry may not repeat (5xx).
         await _give_back(request, claim)
     return None
 

@@ -24,7 +24,8 @@ async def check_checkout_limits(request: Request, user: CurrentUser, resources: 
     await limits.check(str(user.id), request.client.host if request.client else None)
 
 
-# Before the Idempotency-Key claim: a refused checkout must not become the key's stored answer.
+# After the Idempotency-Key guard: a replay or a duplicate in progress creates nothing and is not
+# counted; a refused checkout (429, not final) gives its key back, so it is never the stored answer.
 CheckoutLimit = Depends(check_checkout_limits)
 
 

@@ -1,7 +1,9 @@
 """Checkout limits: orders per customer and per client address, shared by every server process.
 
 A checkout reserves stock until it is paid or expires, so a script placing orders in a loop
-could hold a whole catalog out of stock. Every checkout attempt counts, whatever its outcome.
+could hold a whole catalog out of stock. Every checkout attempt that could create an order
+counts, whatever its outcome; the replay of an Idempotency-Key's stored answer creates nothing
+and is served whatever the limits say.
 """
 
 from shop.core.config import Settings

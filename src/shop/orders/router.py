@@ -75,7 +75,7 @@ async def clear_cart(user: CurrentUser, session: SessionDep) -> None:
 @orders_router.post(
     "",
     status_code=201,
-    dependencies=[CheckoutLimit, IdempotencyKey],
+    dependencies=[IdempotencyKey, CheckoutLimit],
     responses=error_responses(EmptyOrder, VariantUnavailable, InsufficientStock, RateLimited, *IDEMPOTENCY_ERRORS),
 )
 async def place_order(
