@@ -14,7 +14,7 @@ from shop.orders.models import (
     PaymentEvent,
     Refund,
 )
-from shop.products.models import Category, Product, StockMovement, Variant
+from shop.products.models import Category, Product, SearchWord, StockMovement, Variant
 from shop.users.models import PasswordResetToken, RefreshToken, User
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "Product",
     "RefreshToken",
     "Refund",
+    "SearchWord",
     "StockMovement",
     "User",
     "Variant",

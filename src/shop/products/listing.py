@@ -4,10 +4,11 @@ Every sort ends in the product id, so the order is total and a page continues ex
 previous one stopped (no OFFSET: a deep page costs what the first one does).
 """
 
+import functools
 import math
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -23,15 +24,14 @@ from sqlalchemy import (
     exists,
     false,
     func,
-    literal,
-    or_,
     select,
     tuple_,
 )
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from shop.core.schemas import decode_cursor, encode_cursor, invalid_cursor
 from shop.products.models import NO_PRICE, Product, Variant
+from shop.products.typos import words
 
 _OPERATORS = re.compile(r'"|(?:^|\s)-|\bor\b', re.IGNORECASE)
 
@@ -61,24 +61,41 @@ def visible() -> ColumnElement[bool]:
     return and_(Product.is_active.is_(True), Product.archived_at.is_(None))
 
 
-def _search(q: str) -> tuple[ColumnElement[bool], ColumnElement[float]]:
+def is_plain_search(q: str) -> bool:
+    """Words only: no "phrase", -exclusion or OR, which mean exactly what they say (no typo)."""
+    return not _OPERATORS.search(q)
+
+
+def _search(q: str, corrections: Mapping[str, Sequence[str]]) -> tuple[ColumnElement[bool], ColumnElement[float]]:
     """Matches by words (stemmed; "phrases", -exclusions and OR as web search engines take them).
 
-    When plain words match nothing, names similar to them are matched instead (`<%`: pg_trgm's
-    word similarity, through the trigram index), so a typo still finds the product. A query with
-    operators means exactly what it says and gets no such fallback.
+    A word of a plain search that is no word of the catalog also matches the words it may be a
+    typo of (`corrections`, products/typos.py), and products matching every word as typed rank
+    first.
     """
-    query = func.websearch_to_tsquery("english", q)
-    words = Product.search.op("@@")(query)
-    rank = cast(func.ts_rank_cd(Product.search, query), Float) + func.word_similarity(q, Product.name)
-    if _OPERATORS.search(q):
-        return words, rank
-    # Over another alias, so uncorrelated: PostgreSQL evaluates it once per query.
-    other = aliased(Product)
-    nothing_matches = ~exists().where(
-        other.is_active.is_(True), other.archived_at.is_(None), other.search.op("@@")(query)
-    )
-    return or_(words, and_(nothing_matches, literal(q).op("<%")(Product.name))), rank
+    typed = func.websearch_to_tsquery("english", q)
+    if not any(corrections.values()):
+        return Product.search.op("@@")(typed), _rank(typed, q)
+    query = _all_of([_any_of([word, *corrections.get(word, [])]) for word in words(q)])
+    exact_first = case((Product.search.op("@@")(typed), EXACT_MATCH_WEIGHT), else_=0.0)
+    return Product.search.op("@@")(query), exact_first + _rank(query, q)
+
+
+# Above any text rank: a product matching the search as typed comes before a corrected match.
+EXACT_MATCH_WEIGHT = 100.0
+
+
+def _rank(query: ColumnElement[Any], q: str) -> ColumnElement[float]:
+    return cast(func.ts_rank_cd(Product.search, query), Float) + func.word_similarity(q, Product.name)
+
+
+def _any_of(alternatives: Sequence[str]) -> ColumnElement[Any]:
+    queries = [func.plainto_tsquery("english", word) for word in alternatives]
+    return functools.reduce(lambda left, right: left.op("||")(right), queries)
+
+
+def _all_of(queries: Sequence[ColumnElement[Any]]) -> ColumnElement[Any]:
+    return functools.reduce(lambda left, right: left.op("&&")(right), queries)
 
 
 def _sort_keys(sort: Sort, rank: ColumnElement[float] | None) -> tuple[list[ColumnElement[Any]], bool]:
@@ -138,11 +155,14 @@ def _cursor_key_fits(sort: Sort, value: object) -> bool:
     return isinstance(value, int) and value in _BIGINT
 
 
-def build_listing(query: ListingQuery) -> tuple[Select[Any], list[ColumnElement[Any]]]:
+def build_listing(
+    query: ListingQuery, corrections: Mapping[str, Sequence[str]] | None = None
+) -> tuple[Select[Any], list[ColumnElement[Any]]]:
+    """The listing's statement and sort keys; `corrections` maps typed words to what they may mean."""
     rank: ColumnElement[float] | None = None
     statement = select(Product).where(visible())
     if query.q:
-        matches, rank = _search(query.q)
+        matches, rank = _search(query.q, corrections or {})
         statement = statement.where(matches)
     if query.category_ids is not None:
         statement = statement.where(Product.category_id.in_(query.category_ids) if query.category_ids else false())

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     func,
@@ -106,3 +107,20 @@ class StockMovement(Base):
     # The staff user or the order behind the change; no foreign key across domains.
     actor_id: Mapped[uuid.UUID | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class SearchWord(Base):
+    """Every word of every product's name and description: the vocabulary that a search word
+    with a typo is corrected against (products/typos.py).
+
+    A trigger on `product` adds the words of each new or changed text (migration 0008), so the
+    vocabulary is never behind the catalog. Words are not removed: one no product holds any more
+    corrects a typo to a word that finds nothing, which is what the typo found before.
+    """
+
+    __tablename__ = "search_word"
+    __table_args__ = (Index("ix_search_word_initial_length", "initial", "length"),)
+
+    word: Mapped[str] = mapped_column(String(64), primary_key=True)
+    length: Mapped[int] = mapped_column(SmallInteger, Computed("length(word)", persisted=True), index=True)
+    initial: Mapped[str] = mapped_column(String(1), Computed("left(word, 1)", persisted=True))

@@ -4,12 +4,28 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, ScalarSelect, bindparam, exists, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    ScalarSelect,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
-from shop.products.listing import ListingQuery, build_listing, visible
-from shop.products.models import NO_PRICE, Category, Product, StockMovement, Variant
+from shop.products import typos
+from shop.products.listing import ListingQuery, build_listing, is_plain_search, visible
+from shop.products.models import NO_PRICE, Category, Product, SearchWord, StockMovement, Variant
 
 # A result row of any shape (bulk queries return columns, not entities).
 AnyRow = Row[*tuple[Any, ...]]
@@ -36,9 +52,47 @@ async def lock_product(session: AsyncSession, product_id: uuid.UUID) -> Product 
 
 async def list_products(session: AsyncSession, query: ListingQuery) -> list[tuple[Product, list[Any]]]:
     """Up to `limit + 1` products (the extra one tells that a next page exists) with sort keys."""
-    statement, keys = build_listing(query)
+    corrections = await typo_corrections(session, query.q) if query.q and is_plain_search(query.q) else {}
+    statement, keys = build_listing(query, corrections)
     rows = (await session.execute(statement)).unique().all()
     return [(row[0], list(row[1 : 1 + len(keys)])) for row in rows]
+
+
+async def typo_corrections(session: AsyncSession, q: str) -> dict[str, list[str]]:
+    """For each word of `q` that is no word of the catalog, the catalog's words it may be a typo of.
+
+    One round trip: per word, the vocabulary is narrowed through its indexes (same first letter
+    and a length within the budget; for two typos, any first letter and a length within one) and
+    by a Levenshtein bound that a swap costs two in, then the exact rule is applied here.
+    """
+    checked = [word for word in dict.fromkeys(typos.words(q)) if typos.typo_budget(word)]
+    if not checked:
+        return {}
+    lookups = [_near(word, typos.typo_budget(word)) for word in checked]
+    rows = (await session.execute(union_all(*lookups))).all()
+    near: dict[str, list[str]] = {word: [] for word in checked}
+    for row in rows:
+        near[row[0]].append(row[1])
+    return {
+        typed: sorted(word for word in found if typos.is_typo_of(typed, word))
+        for typed, found in near.items()
+        if typed not in found
+    }
+
+
+def _near(word: str, budget: int) -> Select[str, str]:
+    n = len(word)
+    same_initial = and_(
+        SearchWord.initial == word[0],
+        SearchWord.length.between(n - budget, n + budget),
+        func.levenshtein_less_equal(SearchWord.word, word, 2 * budget) <= 2 * budget,
+    )
+    # A wrong first letter costs two: with a budget of two, the rest must be right but for one edit.
+    other_initial = and_(
+        SearchWord.length.between(n - 1, n + 1), func.levenshtein_less_equal(SearchWord.word, word, 2) <= 2
+    )
+    condition = or_(same_initial, other_initial) if budget >= 2 else same_initial
+    return select(literal(word).label("typed"), SearchWord.word).where(condition)
 
 
 async def category_subtree(session: AsyncSession, slug: str) -> list[uuid.UUID]:
