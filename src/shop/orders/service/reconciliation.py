@@ -6,16 +6,20 @@ first, as every payment path does. Two reconcilers (two workers) at once do no h
 answers a repeated key with the first answer, and the second to record finds the work done.
 """
 
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from shop.core.cache import Cache
 from shop.core.db import unit_of_work
 from shop.core.resources import Resources
 from shop.orders import repository
 from shop.orders.errors import PaymentProviderError
 from shop.orders.models import Payment, Refund
-from shop.orders.providers import get_gateway
+from shop.orders.providers import PaymentGateway, get_gateway
 from shop.orders.service import refunds
 from shop.orders.service.payments import payments
 
@@ -36,31 +40,34 @@ class Settled:
 
 async def reconcile(resources: Resources) -> Settled:
     """Settle every charge attempt and refund whose lease is over (up to a batch of each)."""
-    settled = Settled()
     async with unit_of_work(resources.database) as session:
         attempts = await repository.attempts_to_settle(session, BATCH_SIZE)
         pending_refunds = await repository.refunds_to_settle(session, BATCH_SIZE)
-    for attempt_id in attempts:
-        try:
-            async with unit_of_work(resources.database) as session:
-                attempt = await session.get(Payment, attempt_id)
-                assert attempt is not None
-                gateway = get_gateway(resources.settings, resources.redis, attempt.provider)
-                await payments.settle(session, resources.cache, gateway, attempt_id)
-            settled.charges += 1
-        except PaymentProviderError as exc:
-            settled.failures += 1
-            log.warning("payments.reconcile_failed", payment_id=str(attempt_id), error=str(exc))
-    for refund_id in pending_refunds:
-        try:
-            async with unit_of_work(resources.database) as session:
-                refund = await session.get(Refund, refund_id)
-                assert refund is not None
-                gateway = get_gateway(resources.settings, resources.redis, refund.provider)
-                await refunds.execute(session, resources.cache, gateway, refund_id)
-            settled.refunds += 1
-        except PaymentProviderError:
-            settled.failures += 1  # logged, and noted on the refund, by `execute`
+    charges, failed_charges = await _settle_each(resources, Payment, attempts, payments.settle)
+    refunded, failed_refunds = await _settle_each(resources, Refund, pending_refunds, refunds.execute)
+    settled = Settled(charges=charges, refunds=refunded, failures=failed_charges + failed_refunds)
     if settled:
         log.info("payments.reconciled", charges=settled.charges, refunds=settled.refunds, failures=settled.failures)
     return settled
+
+
+Settle = Callable[[AsyncSession, Cache, PaymentGateway, uuid.UUID], Awaitable[object]]
+
+
+async def _settle_each(
+    resources: Resources, model: type[Payment] | type[Refund], ids: Sequence[uuid.UUID], settle: Settle
+) -> tuple[int, int]:
+    """Settle each intent in a transaction of its own; how many were settled, and how many failed."""
+    settled = failed = 0
+    for intent_id in ids:
+        try:
+            async with unit_of_work(resources.database) as session:
+                intent: Payment | Refund | None = await session.get(model, intent_id)
+                assert intent is not None
+                gateway = get_gateway(resources.settings, resources.redis, intent.provider)
+                await settle(session, resources.cache, gateway, intent_id)
+            settled += 1
+        except PaymentProviderError as exc:
+            failed += 1  # the next run asks again
+            log.warning("payments.reconcile_failed", table=model.__tablename__, id=str(intent_id), error=str(exc))
+    return settled, failed
