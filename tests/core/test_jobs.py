@@ -141,11 +141,14 @@ async def test_resume_picks_jobs_quiet_for_a_lease_once_a_lease_and_never_a_held
 
     async def stale() -> set[uuid.UUID]:
         async with unit_of_work(resources.database) as session:
-            return {job.job_id for job in await jobs.mark_stale(session, lease)}
+            return {job.job_id for job in await jobs.mark_stale(session, lease, kinds={"probe"})}
 
     mine = {queued, held, dead}
     assert await stale() & mine == {queued, dead}
     assert await stale() & mine == set(), "each is sent again once a lease, not at every look"
+    await quiet_for(resources, queued, 2 * lease)
+    async with unit_of_work(resources.database) as session:
+        assert await jobs.mark_stale(session, lease, kinds={"catalog.import"}) == [], "only kinds it can run"
 
 
 async def test_get_job_is_for_staff(client: httpx.AsyncClient, resources: Resources) -> None:

@@ -21,7 +21,7 @@ as done once the job has finished.
 """
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -240,12 +240,18 @@ class JobService:
         if result.scalar_one_or_none() is None:
             raise LeaseLost(str(run.job_id))
 
-    async def mark_stale(self, session: AsyncSession, lease: timedelta, limit: int = 100) -> Sequence[Stale]:
-        """Unfinished jobs quiet for a lease and held by no live lease; touched, so each is sent once a lease."""
+    async def mark_stale(
+        self, session: AsyncSession, lease: timedelta, kinds: Collection[str], limit: int = 100
+    ) -> Sequence[Stale]:
+        """Unfinished jobs of `kinds` that nobody holds and nothing touched for a lease.
+
+        They are touched here, so each is sent again at most once a lease.
+        """
         now = func.clock_timestamp()
         stale = (
             select(Job.id)
             .where(
+                Job.kind.in_(kinds),
                 Job.status.in_(UNFINISHED),
                 Job.updated_at <= now - lease,
                 (Job.lease_expires_at.is_(None)) | (Job.lease_expires_at <= now),
@@ -270,6 +276,8 @@ jobs = JobService()
 
 # What a kind of job does: its steps commit with `jobs.checkpoint`; the status and reason it ends with.
 JobFunc = Callable[[Database, Settings, JobRun], Awaitable[tuple[JobStatus, str | None]]]
+# The kinds this process can run: `jobs.resume` sends no task that no worker knows.
+_kinds: set[str] = set()
 
 
 def runs(event_type: str, kind: str) -> Callable[[JobFunc], JobFunc]:
@@ -293,6 +301,7 @@ def runs(event_type: str, kind: str) -> Callable[[JobFunc], JobFunc]:
                 return await _run(database, settings, work, run)
 
         handles_guarded(event_type, kind)(handle)
+        _kinds.add(kind)
         return work
 
     return register
@@ -328,7 +337,7 @@ async def resume_jobs(resources: Resources) -> int:
     """Send the task of each job whose lease expired again: a worker claims it and continues."""
     lease = timedelta(seconds=resources.settings.job_lease_seconds)
     async with unit_of_work(resources.database) as session:
-        stale = await jobs.mark_stale(session, lease)
+        stale = await jobs.mark_stale(session, lease, _kinds)
     for job in stale:
         # Should the broker refuse it, the job is stale again a lease later.
         await resources.publish(job.kind, job.event_id)

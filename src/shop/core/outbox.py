@@ -260,7 +260,10 @@ async def delete_published_before(database: Database, age: timedelta) -> int:
 
 
 async def run_handler(database: Database, settings: Settings, handler_name: str, event_id: uuid.UUID) -> bool:
-    """Run one handler for one event at most once; False when it had already run (or failed)."""
+    """Run one handler for one event at most once; False when it had already run (or failed).
+
+    A guarded handler runs again until its work is settled; False also when it deferred.
+    """
     handler = get_handler(handler_name)
     if isinstance(handler, GuardedHandler):
         return await _run_guarded(database, settings, handler, event_id)
