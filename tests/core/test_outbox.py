@@ -10,8 +10,17 @@ import structlog
 from sqlalchemy import func, select, text
 
 from shop.core.config import Settings
-from shop.core.db import Database, unit_of_work
-from shop.core.outbox import DeliveryStatus, OutboxDelivery, OutboxEvent, record_event, relay_pending
+from shop.core.db import Database, new_id, unit_of_work
+from shop.core.outbox import (
+    DeliveryStatus,
+    Event,
+    OutboxDelivery,
+    OutboxEvent,
+    handles_guarded,
+    record_event,
+    relay_pending,
+    run_handler,
+)
 from shop.core.resources import Resources
 from tests.conftest import settings_env
 from tests.fixtures import probe_events
@@ -144,3 +153,44 @@ async def test_ten_thousand_events_from_concurrent_writers_each_handled_once(
     assert pending == 0
     assert done == total
     await audit_invariants(resources.database)
+
+
+GUARDED = "probe.guarded"
+guarded_runs: list[bool] = []  # what each run of the guarded probe answered
+
+
+@handles_guarded(GUARDED, "probe.guarded")
+async def guarded_probe(database: Database, event: Event, _: Settings) -> bool:
+    # Outside any delivery transaction: its delivery row is free to lock while it runs.
+    async with database.sessionmaker() as session:
+        await session.execute(
+            select(OutboxDelivery).where(OutboxDelivery.event_id == event.id).with_for_update(nowait=True)
+        )
+    settled = bool(event.payload["settle_on"] == len(guarded_runs) + 1)
+    guarded_runs.append(settled)
+    return settled
+
+
+class TestGuardedHandler:
+    async def test_it_runs_outside_the_delivery_transaction_until_its_work_is_settled(
+        self, resources: Resources, settings: Settings
+    ) -> None:
+        guarded_runs.clear()
+        event_id = new_id()
+        # Added as a row, not recorded: no relay publishes it to a worker that does not know it.
+        async with unit_of_work(resources.database) as session:
+            session.add(OutboxEvent(id=event_id, type=GUARDED, payload={"settle_on": 2}))
+
+        async def deliver() -> bool:
+            return await run_handler(resources.database, settings, "probe.guarded", event_id)
+
+        async def status() -> str | None:
+            async with resources.database.sessionmaker() as session:
+                return await session.scalar(select(OutboxDelivery.status).where(OutboxDelivery.event_id == event_id))
+
+        assert not await deliver(), "held elsewhere: not settled"
+        assert await status() is None, "the delivery stays open for the next time it is sent"
+        assert await deliver()
+        assert await status() == DeliveryStatus.done
+        assert not await deliver(), "a done delivery does not run again"
+        assert guarded_runs == [False, True]

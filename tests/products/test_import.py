@@ -7,11 +7,12 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.db import unit_of_work
 from shop.core.resources import Resources
 from shop.products.catalog_file import CSV_HEADER, CatalogFile, FileFormat, UnusableInput, format_of
-from shop.products.importing import ImportReport, import_catalog
+from shop.products.importing import Batch, ImportReport, import_catalog
 from shop.products.models import Product, StockMovement, Variant
 from tests.fixtures.catalog import create_category
 
@@ -136,6 +137,52 @@ class TestCsv:
         assert [p["slug"] for p in by_price] == ["pants", "jacket"]
         cheapest_first = (await client.get("/api/v1/products", params={"sort": "-price"})).json()["items"]
         assert [p["slug"] for p in cheapest_first] == ["jacket", "pants"]
+
+
+class TestCheckpoints:
+    async def test_a_checkpoint_commits_with_its_batch_and_a_resumed_import_applies_each_line_once(
+        self, resources: Resources
+    ) -> None:
+        file = csv_file(
+            "A-1,a,A,,,,100,1,,,true",
+            "B-1,b,B,,,,nope,1,,,true",
+            "C-1,c,C,,,,300,3,,,true",
+            "D-1,d,D,,,,400,4,,,true",
+            "E-1,e,E,,,,500,5,,,true",
+        )
+        recorded: list[Batch] = []
+
+        async def crash_in_the_second_batch(session: AsyncSession, batch: Batch) -> None:
+            if recorded:
+                raise ConnectionResetError("the worker died before this batch committed")
+            recorded.append(batch)
+
+        with pytest.raises(ConnectionResetError):
+            await import_catalog(
+                resources.database.sessionmaker,
+                resources.cache,
+                file.lines(),
+                batch_size=2,
+                checkpoint=crash_in_the_second_batch,
+            )
+        (first,) = recorded
+        assert (first.lines, first.last_line, [line for line, _ in first.rejected]) == (2, 3, [3])
+        assert set(await variants(resources)) == {"A-1"}, "the second batch rolled back with its checkpoint"
+
+        async def keep(session: AsyncSession, batch: Batch) -> None:
+            recorded.append(batch)
+
+        resumed = (line for line in file.lines() if line.line > first.last_line)
+        report = await import_catalog(
+            resources.database.sessionmaker, resources.cache, resumed, batch_size=2, checkpoint=keep
+        )
+        assert (report.total, report.applied, report.rejected) == (3, 3, [])
+        assert [(b.lines, b.last_line) for b in recorded] == [(2, 3), (2, 5), (1, 6)]
+        assert set(await variants(resources)) == {"A-1", "C-1", "D-1", "E-1"}
+        assert [await movements(resources, sku) for sku in ("A-1", "C-1")] == [
+            [(1, 1, "import")],
+            [(3, 3, "import")],
+        ]
 
 
 class TestJsonLines:

@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     # Event handlers retry with exponential backoff and jitter, then the delivery is marked failed.
     task_max_retries: int = Field(default=8, ge=0, le=50)
     task_retry_base_seconds: float = Field(default=2.0, gt=0)
+    # A running job whose worker has not committed a step for this long is taken to have lost its
+    # worker: the schedule sends it again and another worker continues after its last step.
+    job_lease_seconds: int = Field(default=60, ge=2, le=3600)
+    # Catalog import lines per transaction (and per checkpoint of an import job).
+    import_batch_size: int = Field(default=500, ge=1, le=10_000)
 
     secret_key: str | None = None
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")

@@ -7,6 +7,11 @@
    claim rows with `FOR UPDATE SKIP LOCKED`, so two relays never publish one event at once.
 3. A handler runs under a delivery row keyed by (event, handler), locked for the duration: a
    redelivered or duplicate task finds it done and does nothing.
+4. Work too long for one transaction (a background job) registers with `handles_guarded`
+   instead: it guards itself against running twice at once (a job's lease, see core/jobs.py),
+   commits its own short transactions, and runs outside any delivery transaction. It returns
+   whether its work is settled; only then is its delivery marked done, in a short transaction of
+   its own, so a task sent again (say by `jobs.resume`) runs it again until it is.
 """
 
 import asyncio
@@ -76,19 +81,38 @@ class Event:
 
 
 HandlerFunc = Callable[[AsyncSession, Event, Settings], Awaitable[None]]
+# Runs outside any transaction with the process's database; True once its work is settled.
+GuardedHandlerFunc = Callable[[Database, Event, Settings], Awaitable[bool]]
 Publisher = Callable[[str, uuid.UUID], Awaitable[None]]
 FailureHook = Callable[[], None]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Handler:
     name: str  # also the Celery task name, "<domain>.<verb>"
     event_type: str
-    func: HandlerFunc
     on_failure: FailureHook | None = None  # called once a delivery is marked failed (its last retry)
 
 
-_handlers: dict[str, Handler] = {}
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransactionHandler(Handler):
+    func: HandlerFunc
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GuardedHandler(Handler):
+    func: GuardedHandlerFunc
+
+
+AnyHandler = TransactionHandler | GuardedHandler
+_handlers: dict[str, AnyHandler] = {}
+
+
+def _register(handler: AnyHandler) -> None:
+    existing = _handlers.get(handler.name)
+    if existing is not None and existing.func is not handler.func:
+        raise ValueError(f"a handler named {handler.name!r} is already registered")
+    _handlers[handler.name] = handler
 
 
 def handles(
@@ -102,23 +126,35 @@ def handles(
     """
 
     def register(func: HandlerFunc) -> HandlerFunc:
-        if name in _handlers and _handlers[name].func is not func:
-            raise ValueError(f"a handler named {name!r} is already registered")
-        _handlers[name] = Handler(name=name, event_type=event_type, func=func, on_failure=on_failure)
+        _register(TransactionHandler(name=name, event_type=event_type, func=func, on_failure=on_failure))
         return func
 
     return register
 
 
-def registered_handlers() -> list[Handler]:
+def handles_guarded(event_type: str, name: str) -> Callable[[GuardedHandlerFunc], GuardedHandlerFunc]:
+    """Subscribe `func(database, event, settings)`, which guards itself, to events of `event_type`.
+
+    It runs outside any delivery transaction and commits its own; the delivery is marked done
+    when it returns True (its work is settled), and left open when it returns False.
+    """
+
+    def register(func: GuardedHandlerFunc) -> GuardedHandlerFunc:
+        _register(GuardedHandler(name=name, event_type=event_type, func=func))
+        return func
+
+    return register
+
+
+def registered_handlers() -> list[AnyHandler]:
     return list(_handlers.values())
 
 
-def handlers_for(event_type: str) -> list[Handler]:
+def handlers_for(event_type: str) -> list[AnyHandler]:
     return [handler for handler in _handlers.values() if handler.event_type == event_type]
 
 
-def get_handler(name: str) -> Handler:
+def get_handler(name: str) -> AnyHandler:
     return _handlers[name]
 
 
@@ -224,8 +260,13 @@ async def delete_published_before(database: Database, age: timedelta) -> int:
 
 
 async def run_handler(database: Database, settings: Settings, handler_name: str, event_id: uuid.UUID) -> bool:
-    """Run one handler for one event at most once; False when it had already run (or failed)."""
+    """Run one handler for one event at most once; False when it had already run (or failed).
+
+    A guarded handler runs again until its work is settled; False also when it deferred.
+    """
     handler = get_handler(handler_name)
+    if isinstance(handler, GuardedHandler):
+        return await _run_guarded(database, settings, handler, event_id)
     async with unit_of_work(database) as session:
         await session.execute(
             insert(OutboxDelivery)
@@ -252,6 +293,39 @@ async def run_handler(database: Database, settings: Settings, handler_name: str,
         delivery.status = DeliveryStatus.done
         delivery.attempts += 1
         return True
+
+
+async def _run_guarded(database: Database, settings: Settings, handler: GuardedHandler, event_id: uuid.UUID) -> bool:
+    async with unit_of_work(database) as session:
+        await session.execute(
+            insert(OutboxDelivery)
+            .values(event_id=event_id, handler=handler.name)
+            .on_conflict_do_nothing(index_elements=["event_id", "handler"])
+        )
+        status = await session.scalar(
+            select(OutboxDelivery.status).where(
+                OutboxDelivery.event_id == event_id, OutboxDelivery.handler == handler.name
+            )
+        )
+        row = await session.get(OutboxEvent, event_id)
+        # A failed mark only records that an earlier run gave up: the handler guards itself.
+        if status == DeliveryStatus.done or row is None:
+            return False
+        event = Event(row.id, row.type, row.payload, row.request_id, row.created_at)
+    with structlog.contextvars.bound_contextvars(
+        request_id=event.request_id, event_id=str(event.id), event_type=event.type, handler=handler.name
+    ):
+        if not await handler.func(database, event, settings):
+            log.info("outbox.handler_deferred")  # its work is held elsewhere for now
+            return False
+        async with unit_of_work(database) as session:
+            await session.execute(
+                update(OutboxDelivery)
+                .where(OutboxDelivery.event_id == event_id, OutboxDelivery.handler == handler.name)
+                .values(status=DeliveryStatus.done, attempts=OutboxDelivery.attempts + 1, last_error=None)
+            )
+        log.info("outbox.handled")
+    return True
 
 
 async def record_failure(database: Database, handler_name: str, event_id: uuid.UUID, error: str) -> None:

@@ -1,6 +1,7 @@
 """`shop import-products FILE`, `shop export-products FILE` and `shop seed-demo`.
 
-Import exits 0 when every line applied, 1 when some were rejected (each listed on stdout with its
+Import commits batch by batch (`SHOP_IMPORT_BATCH_SIZE` lines each, no transaction spans the
+file) and exits 0 when every line applied, 1 when some were rejected (each listed on stdout with its
 line number and reason), 2 with one line on stderr when the file cannot be used at all. The
 progress bar goes to stderr and only to a terminal, so piped or logged output stays plain.
 Heavy imports wait inside the commands, so `shop --help` and the other commands stay quick.
@@ -49,18 +50,29 @@ def import_products(file: FileArgument) -> None:
 async def _import(resources: "Resources", source: "CatalogFile", total: int) -> "ImportReport":
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from sqlalchemy.ext.asyncio import AsyncSession
 
-    from shop.products.importing import ImportReport, Rejection, import_catalog
+    from shop.core.db import after_commit
+    from shop.products.importing import Batch, import_catalog
 
     console = Console(stderr=True)
     columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
         task = progress.add_task("import", total=total)
 
-        async def advance(report: ImportReport, _: list[Rejection]) -> None:
-            progress.update(task, completed=report.done)
+        async def advance(session: AsyncSession, batch: Batch) -> None:
+            async def committed() -> None:
+                progress.advance(task, batch.lines)
 
-        return await import_catalog(resources.database.sessionmaker, resources.cache, source.lines(), on_batch=advance)
+            after_commit(session, committed)
+
+        return await import_catalog(
+            resources.database.sessionmaker,
+            resources.cache,
+            source.lines(),
+            batch_size=resources.settings.import_batch_size,
+            checkpoint=advance,
+        )
 
 
 def export_products(file: FileArgument) -> None:

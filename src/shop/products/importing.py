@@ -10,6 +10,11 @@ line per SAVEPOINT, so only the refused line is undone — the product it would 
 included — and the rest of the batch still commits. After each batch the touched products get
 their price sort and visibility recomputed, and their cached views are invalidated once the
 batch has committed.
+
+No transaction spans the file. A caller that must know exactly how far the import got passes
+`checkpoint(session, batch)`: it runs inside each batch's transaction, just before the commit, so
+what it records (a job's position, counts and rejected lines) commits with the batch or not at
+all. To resume, pass only the lines after the last recorded `Batch.last_line`.
 """
 
 import uuid
@@ -48,12 +53,18 @@ class ImportReport:
     applied: int = 0
     rejected: list[Rejection] = field(default_factory=list)
 
-    @property
-    def done(self) -> int:
-        return self.applied + len(self.rejected)
+
+@dataclass(frozen=True)
+class Batch:
+    """One batch as it is about to commit."""
+
+    lines: int
+    last_line: int  # the file line of its last row: a resumed import starts after it
+    rejected: list[Rejection]
 
 
-BatchDone = Callable[[ImportReport, list[Rejection]], Awaitable[None]]
+# Runs in the batch's transaction, before its commit (use `after_commit` for what must wait for it).
+Checkpoint = Callable[[AsyncSession, Batch], Awaitable[None]]
 
 
 async def import_catalog(
@@ -63,20 +74,15 @@ async def import_catalog(
     *,
     actor_id: uuid.UUID | None = None,
     batch_size: int = BATCH_SIZE,
-    on_batch: BatchDone | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> ImportReport:
-    """Apply every line that can be applied; the report lists the others with their reasons.
-
-    `on_batch(report, rejected)` runs after each batch has committed, with that batch's rejections.
-    """
+    """Apply every line that can be applied; the report lists the others with their reasons."""
     report = ImportReport()
     for batch in _batches(lines, batch_size):
-        rejected = await _run_batch(sessions, cache, batch, actor_id)
+        rejected = await _run_batch(sessions, cache, batch, actor_id, checkpoint)
         report.total += len(batch)
         report.applied += len(batch) - len(rejected)
         report.rejected.extend(rejected)
-        if on_batch is not None:
-            await on_batch(report, rejected)
     log.info("catalog.imported", total=report.total, applied=report.applied, rejected=len(report.rejected))
     return report
 
@@ -93,12 +99,18 @@ def _batches(lines: Iterable[SourceLine], size: int) -> Iterator[list[SourceLine
 
 
 async def _run_batch(
-    sessions: async_sessionmaker[AsyncSession], cache: Cache, batch: list[SourceLine], actor_id: uuid.UUID | None
+    sessions: async_sessionmaker[AsyncSession],
+    cache: Cache,
+    batch: list[SourceLine],
+    actor_id: uuid.UUID | None,
+    checkpoint: Checkpoint | None,
 ) -> list[Rejection]:
     for attempt in range(1, BATCH_ATTEMPTS + 1):
         async with sessions() as session:
             try:
                 rejected = await _apply_batch(session, cache, batch, actor_id)
+                if checkpoint is not None:
+                    await checkpoint(session, Batch(len(batch), batch[-1].line, rejected))
                 await commit(session)
             except DBAPIError as exc:
                 await rollback(session)

@@ -1,27 +1,27 @@
 """The catalog's background work: an uploaded file imported as a job a client can follow.
 
 The upload is checked as a whole (type, header, UTF-8) while the client waits, then stored in a
-job row together with an outbox event, so a job exists and is announced exactly when the request
-commits. A worker runs the same import as `shop import-products`, reporting progress after each
-batch in short transactions of its own. Should the worker die, the redelivered task runs the
-import again from the start, which is harmless: the import is an upsert and a line that changes
-nothing writes nothing.
+job row together with its outbox event, so a job exists and is announced exactly when the request
+commits. A worker runs the same import as `shop import-products`, batch by batch; each batch
+commits together with the job's checkpoint (the file line it reached, the done and failed counts,
+the batch's rejected lines), so the job's numbers and error list are exact after any crash.
+Should the worker die, the job is resumed (core/jobs.py) by another worker, which skips the lines
+up to the checkpoint and carries on: every line is applied and reported once.
 """
 
 import asyncio
 import uuid
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.cache import Cache, close_redis, create_redis
 from shop.core.config import Settings
-from shop.core.db import commit
-from shop.core.jobs import FINISHED, JobError, JobStatus, jobs
-from shop.core.outbox import Event, handles, record_event
+from shop.core.db import Database
+from shop.core.jobs import JobError, JobRun, JobStatus, jobs, runs
 from shop.products.catalog_file import CatalogFile, FileFormat, UnusableInput, format_of
 from shop.products.errors import UnsupportedCatalogFile, UnusableCatalogFile
-from shop.products.importing import ImportReport, Rejection, import_catalog
+from shop.products.importing import Batch, import_catalog
 
 log = structlog.get_logger()
 
@@ -49,69 +49,43 @@ async def request_import(
     job = await jobs.create(
         session,
         IMPORT_JOB,
+        announce=IMPORT_REQUESTED,
         input=data,
         params={"format": file_format.value, "filename": name},
         total=total,
         created_by=created_by,
     )
-    record_event(session, IMPORT_REQUESTED, {"job_id": str(job.id)})
     log.info("catalog.import_requested", job_id=str(job.id), lines=total, format=file_format.value)
     return job.id
 
 
-@handles(IMPORT_REQUESTED, IMPORT_JOB)
-async def run_import_job(session: AsyncSession, event: Event, settings: Settings) -> None:
-    """Run a queued import; its final status commits with the delivery, its progress on the way."""
-    job_id = uuid.UUID(event.payload["job_id"])
-    job = await jobs.get(session, job_id)
-    if job is None or job.status in FINISHED:
-        return
-    data = await jobs.read_input(session, job_id) or b""
-    source = CatalogFile.from_bytes(data, FileFormat(job.params["format"]), job.params.get("filename", "upload"))
-    # The batches and the progress reports commit on their own, through the worker's engine.
-    assert isinstance(session.bind, AsyncEngine)
-    sessions = async_sessionmaker(session.bind, expire_on_commit=False, autoflush=False)
+@runs(IMPORT_REQUESTED, IMPORT_JOB)
+async def run_import_job(database: Database, settings: Settings, run: JobRun) -> tuple[JobStatus, str | None]:
+    """Import the job's file from its checkpoint on, each batch committing with its checkpoint."""
+    async with database.sessionmaker() as session:
+        data = await jobs.read_input(session, run.job_id) or b""
+    source = CatalogFile.from_bytes(data, FileFormat(run.params["format"]), run.params.get("filename", "upload"))
     try:
-        total = source.check()
+        await asyncio.to_thread(source.check)
     except UnusableInput as exc:  # checked at upload; only a changed format could get here
-        await jobs.finish(session, job_id, JobStatus.failed, f"The file cannot be imported: {exc}.")
-        return
-    async with sessions() as own:
-        await jobs.start(own, job_id, total)
-        await commit(own)
-    report = await _import(sessions, settings, source, job_id, job.created_by)
-    if report is None:
-        await jobs.finish(session, job_id, JobStatus.failed, "The import stopped on an unexpected error.")
-    else:
-        await jobs.finish(session, job_id, JobStatus.succeeded)
+        return JobStatus.failed, f"The file cannot be imported: {exc}."
 
-
-async def _import(
-    sessions: async_sessionmaker[AsyncSession],
-    settings: Settings,
-    source: CatalogFile,
-    job_id: uuid.UUID,
-    actor_id: uuid.UUID | None,
-) -> ImportReport | None:
-    """The import's report, or None when it stopped on an error (logged; the lines before it stay)."""
-
-    async def progress(report: ImportReport, rejected: list[Rejection]) -> None:
-        async with sessions() as own:
-            errors = [JobError(line=line, msg=reason) for line, reason in rejected]
-            await jobs.progress(own, job_id, report.done, len(report.rejected), errors)
-            await commit(own)
+    async def checkpoint(session: AsyncSession, batch: Batch) -> None:
+        errors = [JobError(line=line, msg=reason) for line, reason in batch.rejected]
+        await jobs.checkpoint(
+            session, run, position=batch.last_line, done=batch.lines, failed=len(batch.rejected), errors=errors
+        )
 
     redis = create_redis(settings.require_redis_url(), settings)
     try:
-        return await import_catalog(
-            sessions,
+        await import_catalog(
+            database.sessionmaker,
             Cache(redis, recent_write_seconds=settings.database_replica_max_lag_seconds),
-            source.lines(),
-            actor_id=actor_id,
-            on_batch=progress,
+            (line for line in source.lines() if line.line > run.checkpoint),
+            actor_id=run.created_by,
+            batch_size=settings.import_batch_size,
+            checkpoint=checkpoint,
         )
-    except Exception:
-        log.exception("catalog.import_job_failed", job_id=str(job_id))
-        return None
     finally:
         await close_redis(redis)
+    return JobStatus.succeeded, None
