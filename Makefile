@@ -25,6 +25,7 @@ run: install
 	$(BIN)/shop dev
 
 test: install
+	@scripts/ensure-chromium
 	$(BIN)/pytest
 
 lint: install

@@ -10,6 +10,7 @@ from starlette.middleware.gzip import GZipMiddleware
 import shop.subscribers  # noqa: F401  (the outbox relay must know every event's handlers)
 from shop.api import api_router
 from shop.core import health, metrics
+from shop.core.apidocs import install_docs
 from shop.core.config import Settings, get_settings
 from shop.core.errors import install_error_handlers
 from shop.core.headers import AllowedOriginsCORSMiddleware, SecurityHeadersMiddleware
@@ -29,6 +30,7 @@ GZIP_MINIMUM_BYTES = 1024
 UPLOAD_PATHS = frozenset({"/api/v1/admin/products/import"})
 # Probes and scrapes answer even when the process sheds load.
 NEVER_SHED_PREFIXES = ("/health/", "/metrics")
+OPENAPI_URL = "/openapi.json"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -50,14 +52,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description="The shop HTTP API: catalog, cart, checkout, orders and accounts.",
         lifespan=lifespan,
-        docs_url="/docs" if settings.docs_enabled else None,
+        # FastAPI's own pages load their UI from a CDN: ours are served whole by the app.
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/openapi.json" if settings.docs_enabled else None,
+        swagger_ui_oauth2_redirect_url=None,
+        openapi_url=OPENAPI_URL if settings.docs_enabled else None,
     )
     app.router.route_class = ShopRoute
     app.state.drain = Drain()
     install_error_handlers(app)
     install_openapi(app)
+    if settings.docs_enabled:
+        install_docs(app, openapi_url=OPENAPI_URL)
     app.include_router(health.router)
     app.include_router(api_router)
 
