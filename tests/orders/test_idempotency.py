@@ -204,11 +204,11 @@ class TestStoredOutcomes:
         retried = await client.post(path, json={"payment_token": "tok_error"}, headers=headers)
         assert retried.status_code == 502
         assert "idempotent-replayed" not in retried.headers
-        # Each run recorded its attempt before calling; the retry first settled the one before
-        # (the provider never got it), so at most one is left open.
+        # Each run recorded its attempt before calling, and failed it when the provider said it
+        # had charged nothing.
         async with resources.database.sessionmaker() as session:
             statuses = sorted((await session.scalars(select(Payment.status))).all())
-        assert statuses == [PaymentStatus.failed, PaymentStatus.pending]
+        assert statuses == [PaymentStatus.failed, PaymentStatus.failed]
 
     async def test_cancel_replays_its_first_answer(
         self, client: httpx.AsyncClient, resources: Resources, customer: Account

@@ -31,8 +31,9 @@ from tests.fixtures.invariants import audit_invariants
 from tests.orders.conftest import create_variants, pay, place_order, stock_of
 from tests.orders.test_payments import deliver, event, signed
 
-# A provider call fails after this long, and its intent may be settled by others after twice it.
+# A provider call fails after this long, and its intent may be settled by others after thrice it.
 SHORT_TIMEOUT = 0.05
+LEASE = 3 * SHORT_TIMEOUT
 
 
 @pytest.fixture
@@ -136,7 +137,12 @@ class TestCharge:
         assert await charged(resources, order["id"]) == 1, "the provider took the money"
         assert await order_status(client, customer, order["id"]) == "pending_payment"
         assert [status for status, _ in await payment_rows(resources, order["id"])] == [PaymentStatus.pending]
+        # Within the lease nobody may conclude the provider never got it: the money may be moving.
+        early = await pay(client, customer, order["id"])
+        assert (early.status_code, early.json()["code"]) == (409, "payment_in_progress")
+        assert int(early.headers["Retry-After"]) >= 1
 
+        await asyncio.sleep(LEASE)
         retried = await pay(client, customer, order["id"])
         assert retried.status_code == 200, retried.text
         assert retried.json()["status"] == "paid"
@@ -180,7 +186,7 @@ class TestCharge:
         assert [status for status, _ in await payment_rows(resources, order["id"])] == [PaymentStatus.pending]
         await disarm(resources, ["payment"])
 
-        await asyncio.sleep(2 * SHORT_TIMEOUT)
+        await asyncio.sleep(LEASE)
         settled = await reconcile(resources)
         assert settled.charges == 1
         assert await order_status(client, customer, order["id"]) == "paid"
@@ -298,7 +304,7 @@ class TestRefund:
         assert await refund_rows(resources, order["id"]) == [RefundStatus.pending]
         await disarm(resources, ["refund"])
 
-        await asyncio.sleep(2 * SHORT_TIMEOUT)
+        await asyncio.sleep(LEASE)
         assert (await reconcile(resources)).refunds == 1
         assert await order_status(client, customer, order["id"]) == "refunded"
         assert await refunded(resources, order["id"]) == 1

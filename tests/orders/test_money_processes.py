@@ -28,7 +28,7 @@ from tests.fixtures.workers import run_worker
 from tests.orders.conftest import ADDRESS, create_variants, items, stock_of
 from tests.orders.test_money_paths import payment_rows, refunded
 
-PROVIDER_TIMEOUT = 2.5  # so an attempt's lease is 5 s
+PROVIDER_TIMEOUT = 2.5  # so an attempt's lease is 7.5 s
 WORKERS = 3
 
 
@@ -82,7 +82,7 @@ async def test_a_charge_whose_server_was_killed_before_recording_it_is_settled_b
     await sandbox.set_latency(resources.redis, 0)
     assert [status for status, _ in await payment_rows(resources, order["id"])] == [PaymentStatus.pending]
 
-    await asyncio.sleep(2 * PROVIDER_TIMEOUT)  # the lease of the dead request's attempt
+    await asyncio.sleep(3 * PROVIDER_TIMEOUT + 1)  # the lease of the dead request's attempt
     with run_worker(env, settings, "reconciler", tmp_path):
         celery = create_celery(settings)
         try:

@@ -73,8 +73,8 @@ class TestPay:
         response = await pay(client, customer, order["id"], "tok_error")
         assert response.status_code == 502
         assert response.json()["code"] == "payment_provider_error"
-        # The attempt was recorded before the call; whether the provider got it is not known yet.
-        assert await payments_of(resources, order["id"]) == [("pending", None, 5000)]
+        # The attempt was recorded before the call; the provider said it charged nothing.
+        assert await payments_of(resources, order["id"]) == [("failed", None, 5000)]
         current = (await client.get(f"/api/v1/orders/{order['id']}", headers=customer.headers)).json()
         assert current == order
 

@@ -99,8 +99,9 @@ class Settings(BaseSettings):
     payment_provider: str | None = None
     payment_webhook_secret: str | None = None
     # A provider call unanswered after this long fails (502); the payment or refund it was for is
-    # settled by the reconciliation once twice this time has passed.
-    payment_provider_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    # settled by the reconciliation once three times this has passed. A pay request can wait on
+    # the provider three times, so this stays well under the Idempotency-Key lease (60 s).
+    payment_provider_timeout_seconds: float = Field(default=10.0, gt=0, le=15)
 
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)

@@ -4,6 +4,7 @@ from shop.core.errors import BadRequest, Conflict, NotFound, ShopError, Unproces
 from shop.products.errors import InsufficientStock
 
 __all__ = [
+    "ChargeGivenBack",
     "EmptyOrder",
     "InsufficientStock",
     "InvalidSignature",
@@ -56,8 +57,24 @@ class PaymentInProgress(Conflict):
 
 
 class PaymentProviderError(ShopError):
+    """The provider failed or did not answer. Unless it said for certain that it did nothing
+    (`nothing_done`), the money may have moved: the intent waits for its lease to settle."""
+
     status = 502
     code = "payment_provider_error"
+
+    def __init__(self, detail: str, *, nothing_done: bool = False) -> None:
+        super().__init__(detail)
+        self.nothing_done = nothing_done
+
+
+class ChargeGivenBack(InvalidTransition):
+    """The charge went through for an order that could no longer take it: it is being refunded."""
+
+    keeps_changes = True  # the charge and its refund are recorded although the request fails
+
+    def __init__(self) -> None:
+        super().__init__("The order can no longer be paid; the charge is being refunded.")
 
 
 class InvalidSignature(BadRequest):

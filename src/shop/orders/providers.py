@@ -54,7 +54,8 @@ class PaymentProvider(Protocol):
         """Charge `token`; a decline is a result, a failed or unanswered call raises PaymentProviderError."""
 
     async def find_charge(self, idempotency_key: str) -> ChargeResult | None:
-        """What became of the charge made with `idempotency_key`; None when the provider never got it."""
+        """What became of the charge made with `idempotency_key`: None only when the provider is
+        sure it never got one; a charge it is still processing raises PaymentProviderError."""
 
     async def refund(self, refund: RefundRequest, *, idempotency_key: str) -> str:
         """Give a charge back; the provider's id of the refund. Raises PaymentProviderError on failure."""
@@ -86,22 +87,29 @@ def check_provider(name: str) -> None:
 def get_gateway(settings: Settings, redis: RedisClient, name: str | None = None) -> "PaymentGateway":
     """The gateway to provider `name` (default: the configured one)."""
     provider = _factory(name or settings.effective_payment_provider)(settings, redis)
-    return PaymentGateway(provider, timedelta(seconds=settings.payment_provider_timeout_seconds))
+    return PaymentGateway(provider, timedelta(seconds=settings.payment_provider_timeout_seconds), settings, redis)
 
 
 class PaymentGateway:
     """What the shop's services call a provider through: every call ends within `timeout`.
 
-    An unanswered call is a PaymentProviderError, so the `lease` of an intent (twice the
-    timeout) always outlives the call that was made for it: once the lease is over, nobody is
-    still waiting for that call's answer, and the reconciliation may settle the intent.
+    An unanswered call is a PaymentProviderError, so the `lease` of an intent (three times the
+    timeout, counted from when the intent is recorded) outlives the calls made for it: once the
+    lease is over, nobody is still waiting for an answer, and the reconciliation may settle it.
     """
 
-    def __init__(self, provider: PaymentProvider, timeout: timedelta) -> None:
+    def __init__(self, provider: PaymentProvider, timeout: timedelta, settings: Settings, redis: RedisClient) -> None:
         self.name = provider.name
-        self.lease = 2 * timeout
+        # The call itself, plus a give-back refund that may run before it, with room to spare.
+        self.lease = 3 * timeout
         self._provider = provider
         self._timeout = timeout.total_seconds()
+        self._settings = settings
+        self._redis = redis
+
+    def of(self, name: str) -> "PaymentGateway":
+        """The gateway to the provider `name`: a payment is settled and refunded where it was made."""
+        return self if name == self.name else get_gateway(self._settings, self._redis, name)
 
     async def charge(self, charge: Charge, token: str, *, idempotency_key: str) -> ChargeResult:
         return await self._bounded(self._provider.charge(charge, token, idempotency_key=idempotency_key))

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -21,6 +21,12 @@ async def now_and_number(session: AsyncSession) -> tuple[datetime, int]:
     """The transaction's time and a fresh order number, in one round trip."""
     row = (await session.execute(select(func.now(), ORDER_NUMBER_SEQUENCE.next_value()))).one()
     return row[0], int(row[1])
+
+
+async def clock(session: AsyncSession) -> datetime:
+    """The time now, not when the transaction began: for a lease that starts after a lock wait."""
+    value: datetime = await session.scalar(select(func.clock_timestamp()))  # type: ignore[assignment]
+    return value
 
 
 async def now(session: AsyncSession) -> datetime:
@@ -190,6 +196,23 @@ async def lock_payment(session: AsyncSession, payment_id: uuid.UUID) -> Payment 
         select(Payment).where(Payment.id == payment_id).with_for_update().execution_options(populate_existing=True)
     )
     return await session.scalar(statement)
+
+
+async def being_paid(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these orders have a charge attempt in flight, as of this statement."""
+    statement = select(Payment.order_id).where(Payment.order_id.in_(order_ids), Payment.status == PaymentStatus.pending)
+    return set(await session.scalars(statement))
+
+
+async def postpone(
+    session: AsyncSession, model: type[Payment] | type[Refund], intent_id: uuid.UUID, by: timedelta
+) -> None:
+    """Settle this intent later: its provider failed again (so it does not hold up the others)."""
+    await session.execute(
+        update(model)
+        .where(model.id == intent_id, model.status == "pending")
+        .values(settle_after=func.clock_timestamp() + by)
+    )
 
 
 async def open_attempt(session: AsyncSession, order_id: uuid.UUID) -> Payment | None:

@@ -41,7 +41,9 @@ class TestProvider:
     async def charge(self, charge: Charge, token: str, *, idempotency_key: str) -> ChargeResult:
         fault = await self._next_fault()
         if fault is Fault.down or token == "tok_error":  # noqa: S105 (a sandbox token, not a secret)
-            raise PaymentProviderError("The payment provider failed; nothing was charged. Try again.")
+            raise PaymentProviderError(
+                "The payment provider failed; nothing was charged. Try again.", nothing_done=True
+            )
         match token:
             case "tok_success":
                 result = ChargeResult(succeeded=True, reference=f"test_ch_{uuid.uuid4().hex}")
@@ -61,7 +63,7 @@ class TestProvider:
     async def find_charge(self, idempotency_key: str) -> ChargeResult | None:
         fault = await self._next_fault()
         if fault is Fault.down:
-            raise PaymentProviderError("The payment provider failed. Try again.")
+            raise PaymentProviderError("The payment provider failed. Try again.", nothing_done=True)
         result = await self._stored_charge(_charge_key(idempotency_key))
         await self._answer(fault)
         return result
@@ -69,19 +71,18 @@ class TestProvider:
     async def refund(self, refund: RefundRequest, *, idempotency_key: str) -> str:
         fault = await self._next_fault()
         if fault is Fault.down:
-            raise PaymentProviderError("The payment provider failed; nothing was refunded. Try again.")
+            raise PaymentProviderError(
+                "The payment provider failed; nothing was refunded. Try again.", nothing_done=True
+            )
         key = PREFIX + "refund:" + idempotency_key
-        stored = await self.redis.get(key)
-        if stored is not None:  # a repeated key: the first answer
-            reference = _text(stored)
-        else:
-            refunds = _refunds_key(refund.reference)
-            if await self.redis.incr(refunds) > 1:
-                await self.redis.decr(refunds)
-                # As a real provider answers a second refund of a fully refunded charge.
-                raise PaymentProviderError("The charge has already been refunded.")
-            reference = f"test_re_{uuid.uuid4().hex}"
-            await self.redis.set(key, reference, ex=LEDGER_TTL_SECONDS)
+        reference = f"test_re_{uuid.uuid4().hex}"
+        if not await self.redis.set(key, reference, nx=True, ex=LEDGER_TTL_SECONDS):
+            reference = _text(await self.redis.get(key) or reference)  # a repeated key: the first answer
+        elif await self.redis.incr(_refunds_key(refund.reference)) > 1:
+            await self.redis.decr(_refunds_key(refund.reference))
+            await self.redis.delete(key)
+            # As a real provider answers a second refund of a fully refunded charge.
+            raise PaymentProviderError("The charge has already been refunded.", nothing_done=True)
         await self._answer(fault)
         return reference
 

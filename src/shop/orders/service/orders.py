@@ -94,7 +94,11 @@ class OrderService:
         Orders another transaction holds (being paid right now) are skipped, not waited for. The
         stock of the whole batch goes back in one pass, in variant order, as checkouts take it.
         """
-        unpaid = await repository.lock_unpaid_before(session, older_than, batch)
+        locked = await repository.lock_unpaid_before(session, older_than, batch)
+        # Asked again now that the rows are locked: an attempt committed after the statement above
+        # took its snapshot is seen by a new one, and its order is left for its outcome.
+        being_paid = await repository.being_paid(session, [order.id for order in locked]) if locked else set()
+        unpaid = [order for order in locked if order.id not in being_paid]
         if not unpaid:
             return 0
         now = await repository.now(session)

@@ -9,10 +9,11 @@ Money never moves inside a transaction that can still fail (ARCHITECTURE.md, "Tr
    is kept.
 
 A crash, a failed commit or a lost answer between 2 and 3 leaves the attempt `pending`. Once
-its lease is over (twice the provider timeout, so no call for it can still be waiting), the next
+its lease is over (three times the provider timeout, so no call for it is still waiting), the next
 pay request for the order, or the reconciliation (`payments.reconcile`), asks the provider what
 became of that key and records it: a charge that went through pays the order (or is refunded,
-when the order can no longer take it), one the provider never got is `failed`. While an attempt
+when the order can no longer take it: 409), one the provider never got is `failed`; a call the
+provider refused for certain fails the attempt at once. While an attempt
 is in flight a second pay is 409 `payment_in_progress`, and neither a cancel nor the expiry
 touches the order.
 """
@@ -30,7 +31,13 @@ from shop.core.config import Settings
 from shop.core.db import commit_intent, new_id, violated_constraint
 from shop.core.errors import UnprocessableEntity
 from shop.orders import repository, schemas
-from shop.orders.errors import OrderNotFound, PaymentDeclined, PaymentInProgress, PaymentProviderError
+from shop.orders.errors import (
+    ChargeGivenBack,
+    OrderNotFound,
+    PaymentDeclined,
+    PaymentInProgress,
+    PaymentProviderError,
+)
 from shop.orders.models import Order, Payment
 from shop.orders.providers import Charge, ChargeResult, PaymentGateway, verify_signature
 from shop.orders.schemas import Actor, OrderStatus, PaymentStatus
@@ -59,20 +66,25 @@ class PaymentService:
     ) -> schemas.Order:
         """Charge the order's total; 402 when declined (the attempt is kept), 409 unless it awaits payment."""
         settled = await self._settle_earlier_attempt(session, cache, gateway, order_id, owner)
-        if settled is not None and settled.status is OrderStatus.paid:
-            return present_order(settled)  # the earlier attempt went through
+        if settled is not None:
+            await commit_intent(session)  # the earlier attempt's outcome stands, whatever follows
+            if settled.status is OrderStatus.paid:
+                return present_order(settled)  # the earlier attempt went through
         attempt, charge = await self._begin(session, gateway, order_id, owner)
         await commit_intent(session)
         try:
             result = await gateway.charge(charge, token, idempotency_key=_key(attempt))
-        except PaymentProviderError:
-            await self._call_ended(session, attempt.id)
-            raise
+        except PaymentProviderError as exc:
+            if exc.nothing_done:
+                await self._refused(session, attempt.id, exc.detail)
+            raise  # else the money may have moved: the attempt is settled once its lease is over
         order = await self.record(session, cache, gateway, attempt.id, result, actor)
-        if not result.succeeded:
-            log.info("orders.payment_declined", order_id=str(order_id), reason=result.reason)
-            raise PaymentDeclined(result.reason or "The payment was declined.")
-        return present_order(order)
+        if order.status is OrderStatus.paid:
+            return present_order(order)  # by this charge, or by another one the provider reported
+        if result.succeeded:
+            raise ChargeGivenBack()
+        log.info("orders.payment_declined", order_id=str(order_id), reason=result.reason)
+        raise PaymentDeclined(result.reason or "The payment was declined.")
 
     async def settle(
         self, session: AsyncSession, cache: Cache, gateway: PaymentGateway, attempt_id: uuid.UUID
@@ -80,7 +92,7 @@ class PaymentService:
         """Ask the provider what became of an attempt whose lease is over, and record it."""
         attempt = await session.get(Payment, attempt_id)
         assert attempt is not None
-        key = _key(attempt)
+        key, gateway = _key(attempt), gateway.of(attempt.provider)
         await commit_intent(session)  # nothing stays open while the provider is asked
         result = await gateway.find_charge(key)
         log.info("payments.attempt_settled", payment_id=str(attempt_id), found=result is not None)
@@ -103,11 +115,17 @@ class PaymentService:
         attempt = await repository.lock_payment(session, attempt_id)
         assert attempt is not None
         if attempt.status is not PaymentStatus.pending:
-            # Recorded meanwhile, by a retry, the reconciliation, or the webhook reporting a charge.
-            if result is not None and result.succeeded and result.reference != attempt.reference:
-                extra = _payment(order, attempt.provider, result.reference, PaymentStatus.succeeded, None)
-                session.add(extra)
-                await give_back(session, cache, gateway, order, extra)
+            # Recorded meanwhile (the webhook reported a charge as this attempt's). A charge of
+            # ours recorded nowhere is a payment of its own.
+            reference = result.reference if result is not None and result.succeeded else None
+            if (
+                reference
+                and reference != attempt.reference
+                and not await repository.payment_by_reference(session, order.id, reference)
+            ):
+                payment = _payment(order, attempt.provider, reference, PaymentStatus.succeeded, None)
+                session.add(payment)
+                await self._apply(session, cache, gateway, order, payment, actor)
             return order
         attempt.settle_after = None
         if result is None:
@@ -116,11 +134,17 @@ class PaymentService:
             attempt.status, attempt.failure_reason = PaymentStatus.declined, result.reason
         else:
             attempt.status, attempt.reference = PaymentStatus.succeeded, result.reference
-            if order.status is OrderStatus.pending_payment:
-                await apply_transition(session, cache, order, OrderStatus.paid, actor, await repository.now(session))
-            else:
-                await give_back(session, cache, gateway, order, attempt)
+            await self._apply(session, cache, gateway, order, attempt, actor)
         return order
+
+    async def _apply(
+        self, session: AsyncSession, cache: Cache, gateway: PaymentGateway, order: Order, payment: Payment, actor: Actor
+    ) -> None:
+        """A charge that went through pays the order, or goes back when the order cannot take it."""
+        if order.status is OrderStatus.pending_payment:
+            await apply_transition(session, cache, order, OrderStatus.paid, actor, await repository.now(session))
+        else:
+            await give_back(session, cache, gateway, order, payment)
 
     async def _settle_earlier_attempt(
         self, session: AsyncSession, cache: Cache, gateway: PaymentGateway, order_id: uuid.UUID, owner: uuid.UUID
@@ -144,7 +168,8 @@ class PaymentService:
         check_transition(order, OrderStatus.paid)
         attempt = _payment(order, gateway.name, None, PaymentStatus.pending, None)
         attempt.idempotency_key = f"shop-charge-{attempt.id}"
-        attempt.settle_after = await repository.now(session) + gateway.lease
+        # From now, not from the transaction's start: the wait for the order's lock is behind us.
+        attempt.settle_after = await repository.clock(session) + gateway.lease
         session.add(attempt)
         try:
             await session.flush()
@@ -155,16 +180,16 @@ class PaymentService:
             raise PaymentInProgress(math.ceil(gateway.lease.total_seconds())) from None
         return attempt, Charge(order.id, order.number, order.total_amount, order.currency)
 
-    async def _call_ended(self, session: AsyncSession, attempt_id: uuid.UUID) -> None:
-        """The call failed and nobody waits for its answer: the attempt may be settled at once."""
+    async def _refused(self, session: AsyncSession, attempt_id: uuid.UUID, reason: str) -> None:
+        """The provider said for certain it charged nothing: the attempt failed, and the next may begin."""
         try:
             attempt = await repository.lock_payment(session, attempt_id)
             if attempt is not None and attempt.status is PaymentStatus.pending:
-                attempt.settle_after = await repository.now(session)
+                attempt.status, attempt.failure_reason, attempt.settle_after = PaymentStatus.failed, reason[:200], None
             await commit_intent(session)
         except Exception as exc:
-            # The lease still ends on its own; this only lets a retry settle it sooner.
-            log.warning("payments.release_failed", payment_id=str(attempt_id), error=type(exc).__name__)
+            # The attempt's lease still ends on its own, and the provider is asked then.
+            log.warning("payments.refusal_not_recorded", payment_id=str(attempt_id), error=type(exc).__name__)
 
     async def handle_webhook(
         self,

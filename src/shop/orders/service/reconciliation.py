@@ -9,6 +9,7 @@ answers a repeated key with the first answer, and the second to record finds the
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +18,6 @@ from shop.core.cache import Cache
 from shop.core.db import unit_of_work
 from shop.core.resources import Resources
 from shop.orders import repository
-from shop.orders.errors import PaymentProviderError
 from shop.orders.models import Payment, Refund
 from shop.orders.providers import PaymentGateway, get_gateway
 from shop.orders.service import refunds
@@ -26,6 +26,7 @@ from shop.orders.service.payments import payments
 log = structlog.get_logger()
 
 BATCH_SIZE = 100
+RETRY_AFTER = timedelta(minutes=1)
 
 
 @dataclass
@@ -67,7 +68,11 @@ async def _settle_each(
                 gateway = get_gateway(resources.settings, resources.redis, intent.provider)
                 await settle(session, resources.cache, gateway, intent_id)
             settled += 1
-        except PaymentProviderError as exc:
-            failed += 1  # the next run asks again
+        except Exception as exc:
+            # The provider failed again, or this intent cannot be settled here: it waits a while,
+            # so that it does not hold up the others at the head of every run.
+            failed += 1
             log.warning("payments.reconcile_failed", table=model.__tablename__, id=str(intent_id), error=str(exc))
+            async with unit_of_work(resources.database) as session:
+                await repository.postpone(session, model, intent_id, RETRY_AFTER)
     return settled, failed

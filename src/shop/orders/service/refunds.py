@@ -69,7 +69,7 @@ async def execute(session: AsyncSession, cache: Cache, gateway: PaymentGateway, 
     if refund.status is RefundStatus.succeeded:
         return
     request = RefundRequest(payment.reference, refund.amount, refund.currency)
-    key = refund.idempotency_key
+    key, gateway = refund.idempotency_key, gateway.of(refund.provider)
     await commit_intent(session)  # nothing stays open while the provider is asked
     try:
         reference = await gateway.refund(request, idempotency_key=key)
@@ -98,7 +98,7 @@ async def _intent(
         refunds_order=refunds_order,
         actor_role=actor,
         idempotency_key=f"shop-refund-{refund_id}",
-        settle_after=await repository.now(session) + gateway.lease,
+        settle_after=await repository.clock(session) + gateway.lease,
     )
     session.add(refund)
     await session.flush()
