@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     checkout_max_per_address: int = Field(default=100, ge=1)
     checkout_window_seconds: int = Field(default=60 * 60, ge=1)
     payment_timeout_minutes: int = Field(default=30, ge=1)
+    # How often the schedule looks for unpaid orders past that timeout.
+    order_expiry_interval_seconds: int = Field(default=60, ge=1, le=3600)
     # One flat shipping charge per order, in minor units of SHOP_CURRENCY (0: shipping is free).
     shipping_flat_amount: int = Field(default=0, ge=0, le=10**9)
     payment_provider: str | None = None

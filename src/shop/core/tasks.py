@@ -114,11 +114,18 @@ def _stop(loop: asyncio.AbstractEventLoop, thread: threading.Thread | None) -> N
         loop.close()
 
 
+# A fixed period, or one read from the settings when the schedule is built.
+Period = timedelta | Callable[[Settings], timedelta]
+
+
 @dataclass(frozen=True, slots=True)
 class PeriodicJob:
     name: str
-    every: timedelta
+    every: Period
     func: Callable[[Resources], Coroutine[Any, Any, object]]
+
+    def period(self, settings: Settings) -> timedelta:
+        return self.every if isinstance(self.every, timedelta) else self.every(settings)
 
 
 _periodic: dict[str, PeriodicJob] = {}
@@ -127,7 +134,7 @@ _periodic: dict[str, PeriodicJob] = {}
 JobFunc = Callable[[Resources], Coroutine[Any, Any, T]]
 
 
-def periodic(name: str, every: timedelta) -> Callable[[JobFunc[T]], JobFunc[T]]:
+def periodic(name: str, every: Period) -> Callable[[JobFunc[T]], JobFunc[T]]:
     """Run `func(resources)` every `every` from the schedule (Celery beat), as task `name`."""
 
     def register(func: JobFunc[T]) -> JobFunc[T]:
@@ -162,7 +169,7 @@ def register_tasks(celery: Celery, runtime: WorkerRuntime) -> None:
     schedule: dict[str, dict[str, Any]] = {}
     for job in _periodic.values():
         _periodic_task(celery, runtime, job)
-        seconds = job.every.total_seconds()
+        seconds = job.period(runtime.settings).total_seconds()
         # A run that waited longer than its period is dropped: the next one does the same work.
         schedule[job.name] = {"task": job.name, "schedule": seconds, "options": {"expires": seconds}}
     celery.conf.beat_schedule = schedule
