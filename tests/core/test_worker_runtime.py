@@ -5,11 +5,8 @@ import re
 from pathlib import Path
 
 import httpx
-import pytest
 
 from shop.core.config import Settings
-from shop.core.embedded import EmbeddedValkey
-from shop.core.queue import create_celery
 from shop.core.resources import Resources
 from tests.conftest import settings_env
 from tests.core.test_outbox import PROBE_WORKER, received
@@ -17,23 +14,9 @@ from tests.fixtures import probe_events
 from tests.fixtures.auth import outbox_events
 from tests.fixtures.servers import free_port
 from tests.fixtures.waiting import eventually
-from tests.fixtures.workers import run_worker
+from tests.fixtures.workers import run_worker, send_task
 
 POOL_IN_USE = re.compile(r"^shop_db_pool_checked_out (\S+)$", re.MULTILINE)
-
-
-@pytest.fixture
-def isolated(settings: Settings, own_valkey: EmbeddedValkey) -> Settings:
-    # A broker of its own: no task left over by another test (a retry, say) wakes the worker up.
-    return settings.model_copy(update={"broker_url": own_valkey.url()})
-
-
-def run_job(settings: Settings) -> None:
-    celery = create_celery(settings)
-    try:
-        celery.send_task(probe_events.RECORD_JOB)
-    finally:
-        celery.close()
 
 
 async def handled(resources: Resources) -> bool:
@@ -41,21 +24,21 @@ async def handled(resources: Resources) -> bool:
 
 
 async def test_an_event_a_job_records_is_handled_with_no_sweep_running(
-    isolated: Settings, resources: Resources, probe_tables: None, tmp_path: Path
+    own_broker: Settings, resources: Resources, probe_tables: None, tmp_path: Path
 ) -> None:
     # No schedule: only the relay that the job's commit starts can deliver the event.
-    with run_worker(settings_env(isolated), isolated, "relaying", tmp_path, *PROBE_WORKER):
-        run_job(isolated)
+    with run_worker(settings_env(own_broker), own_broker, "relaying", tmp_path, *PROBE_WORKER):
+        send_task(own_broker, probe_events.RECORD_JOB)
         await eventually(lambda: handled(resources), 10, "the event of the job's commit is handled")
 
 
 async def test_no_pooled_connection_stays_checked_out_between_jobs(
-    isolated: Settings, resources: Resources, probe_tables: None, tmp_path: Path
+    own_broker: Settings, resources: Resources, probe_tables: None, tmp_path: Path
 ) -> None:
     port = free_port()
-    env = settings_env(isolated)
-    with run_worker(env, isolated, "pooled", tmp_path, *PROBE_WORKER, "--metrics-port", str(port)):
-        run_job(isolated)
+    env = settings_env(own_broker)
+    with run_worker(env, own_broker, "pooled", tmp_path, *PROBE_WORKER, "--metrics-port", str(port)):
+        send_task(own_broker, probe_events.RECORD_JOB)
 
         async def committed() -> bool:
             return len(await outbox_events(resources, probe_events.COUNTED)) == 1
