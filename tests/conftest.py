@@ -152,6 +152,13 @@ def own_valkey(tmp_path: Path) -> Iterator[EmbeddedValkey]:
     server.stop()
 
 
+@pytest.fixture
+def own_broker(settings: Settings, own_valkey: EmbeddedValkey) -> Settings:
+    """The settings with a broker of the test's own: no task that another test left behind (a
+    retry, say) keeps the test's workers busy or wakes them up."""
+    return settings.model_copy(update={"broker_url": own_valkey.url()})
+
+
 @pytest.fixture(autouse=True)
 async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     """Each test starts with empty tables and an empty Redis database."""

@@ -7,6 +7,7 @@ import structlog
 from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 
+import shop.models  # the whole mapper, whatever the routers happen to import
 import shop.subscribers  # noqa: F401  (the outbox relay must know every event's handlers)
 from shop.api import api_router
 from shop.core import health, metrics

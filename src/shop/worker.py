@@ -6,7 +6,7 @@ Importing a domain's handler module registers its outbox handlers and periodic j
 
 from celery.signals import setup_logging, worker_process_shutdown
 
-import shop.models  # every mapped class, so the mapper is complete
+import shop.models  # the whole mapper: a job's flush resolves foreign keys to any domain's tables
 import shop.subscribers  # noqa: F401  (registers every handler and periodic job)
 from shop.core import metrics
 from shop.core.config import get_settings

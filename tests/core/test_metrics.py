@@ -1,16 +1,18 @@
 """Prometheus metrics: labelled by route template, and summed over every server process."""
 
+import asyncio
 import re
 import time
 import uuid
 from pathlib import Path
 
 import httpx
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text as sql
 
 from shop.core.config import Settings
-from shop.core.db import Database, unit_of_work
+from shop.core.db import PING_AFTER_IDLE_SECONDS, Database, unit_of_work
 from shop.core.outbox import record_event
 from shop.core.resources import Resources
 from tests.conftest import make_settings, settings_env
@@ -159,3 +161,20 @@ async def test_the_backlog_is_not_summed_over_server_processes(
             for _ in range(6):  # new connections: both processes answer some of them
                 text = (await http.get("/metrics", headers={"Connection": "close"})).text
                 assert gauge(text, PENDING) == 4
+
+
+async def test_the_pool_gauge_holds_after_a_pooled_connection_died(settings: Settings, resources: Resources) -> None:
+    """A connection found dead on checkout is replaced; the gauge still reads the pool's count."""
+    database = Database(settings)
+    try:
+        async with database.engine.connect() as connection:
+            backend = await connection.scalar(sql("SELECT pg_backend_pid()"))
+        await asyncio.sleep(PING_AFTER_IDLE_SECONDS + 0.2)  # idle long enough to be pinged
+        async with resources.database.engine.connect() as other:
+            await other.execute(sql("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        async with database.engine.connect() as connection:
+            assert await connection.scalar(sql("SELECT pg_backend_pid()")) != backend
+            assert REGISTRY.get_sample_value("shop_db_pool_checked_out") == 1
+        assert REGISTRY.get_sample_value("shop_db_pool_checked_out") == 0
+    finally:
+        await database.dispose()

@@ -52,6 +52,16 @@ class TestProduction:
 
 
 class TestParsing:
+    def test_an_unknown_currency_is_refused(self) -> None:
+        with pytest.raises(ConfigError, match=r"^SHOP_CURRENCY: .*ISO 4217"):
+            load_settings(_env_file=None, currency="XYZ")
+
+    def test_the_locale_is_checked_and_normalised(self) -> None:
+        assert load_settings(_env_file=None, locale="de-DE").locale == "de_DE"
+        assert load_settings(_env_file=None).locale == "en"
+        with pytest.raises(ConfigError, match=r"^SHOP_LOCALE: "):
+            load_settings(_env_file=None, locale="xx")
+
     def test_an_invalid_value_is_one_line_naming_the_setting(self) -> None:
         with pytest.raises(ConfigError) as error:
             load_settings(_env_file=None, access_token_minutes="soon")

@@ -9,14 +9,14 @@ import psutil
 
 from shop.app import create_app
 from shop.core.config import Settings
-from shop.core.db import unit_of_work
+from shop.core.db import Database, unit_of_work
 from shop.core.embedded import EmbeddedValkey
 from shop.core.mailsink import Mailbox
-from shop.core.outbox import DeliveryStatus, OutboxDelivery, record_event
+from shop.core.outbox import DeliveryStatus, OutboxDelivery, OutboxEvent, record_event
 from shop.core.resources import Resources, open_resources
 from shop.emails import events
 from tests.conftest import settings_env
-from tests.emails.test_emails import by_recipient, welcome_payload
+from tests.emails.test_emails import by_recipient, order_payload, welcome_payload
 from tests.fixtures.app import client_for, running_app
 from tests.fixtures.auth import create_user
 from tests.fixtures.invariants import audit_invariants
@@ -139,3 +139,24 @@ async def test_with_the_broker_down_checkouts_are_accepted_and_each_order_email_
                 await audit_invariants(shop.database, mailbox, emails_settled=True)
     finally:
         broker.stop()
+
+
+async def test_an_event_whose_relay_was_lost_goes_out_with_the_sweep(
+    own_broker: Settings, resources: Resources, mailbox: Mailbox, tmp_path: Path
+) -> None:
+    # Sessions of a Database of its own carry no relay: committed, then nothing publishes it, as
+    # when a process dies between its commit and its relay.
+    lost = Database(own_broker)
+    try:
+        async with unit_of_work(lost) as session:
+            event_id = record_event(session, events.ORDER_CANCELLED, order_payload("SO-000301", "lost@shop.test"))
+    finally:
+        await lost.dispose()
+    async with resources.database.sessionmaker() as session:
+        event = await session.get(OutboxEvent, event_id)
+        assert event is not None
+        assert event.published_at is None
+    # The schedule's sweep runs every 5 s, each run expiring after that: a broker of its own
+    # keeps it from queueing behind tasks that other tests left.
+    with run_worker(settings_env(own_broker, data_dir=tmp_path), own_broker, "sweeper", tmp_path, "--beat"):
+        await eventually(lambda: len(by_recipient(mailbox, "lost@shop.test")) == 1, 20, "the sweep sends the email")

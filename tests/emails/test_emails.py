@@ -14,22 +14,26 @@ from shop.core.mailsink import Mailbox
 from shop.core.outbox import record_event
 from shop.core.resources import Resources
 from shop.emails import events
+from shop.emails.handlers import templates
 from tests.conftest import settings_env
 from tests.fixtures.waiting import eventually
 from tests.fixtures.workers import RunningWorker, run_worker
 
 
-def order_payload(number: str, email: str, tracking: dict[str, str] | None = None) -> dict[str, Any]:
-    eur = {"currency": "EUR"}
+def order_payload(
+    number: str, email: str, tracking: dict[str, str] | None = None, currency: str = "EUR"
+) -> dict[str, Any]:
+    """Two tees at 1999 minor units each, and 500 of shipping: 4498 in all."""
+    unit = {"currency": currency}
     return {
         "order_id": str(uuid.uuid4()),
         "number": number,
         "email": email,
         "status": "pending_payment",
-        "items": [{"sku": "TEE-1", "name": "Blue tee", "quantity": 2, "line_total": {"amount": 3998, **eur}}],
-        "subtotal": {"amount": 3998, **eur},
-        "shipping_total": {"amount": 500, **eur},
-        "total": {"amount": 4498, **eur},
+        "items": [{"sku": "TEE-1", "name": "Blue tee", "quantity": 2, "line_total": {"amount": 3998, **unit}}],
+        "subtotal": {"amount": 3998, **unit},
+        "shipping_total": {"amount": 500, **unit},
+        "total": {"amount": 4498, **unit},
         "tracking": tracking,
     }
 
@@ -101,8 +105,40 @@ async def test_each_email_of_the_table(resources: Resources, mailbox: Mailbox, w
     assert "JJD0099" in shipped["text/plain"]
     assert "DHL" in shipped["text/html"]
     placed = parts(by_recipient(mailbox, "placed@shop.test")[0])
-    assert "44.98 EUR" in placed["text/plain"]
+    assert "€44.98" in placed["text/plain"]
     assert "Blue tee" in placed["text/html"]
+
+
+# What 3998, 500 and 4498 minor units read as, in SHOP_LOCALE's default (en).
+AMOUNTS_IN_TEXT = {
+    "EUR": ("€39.98", "€5.00", "€44.98"),
+    "JPY": ("¥3,998", "¥500", "¥4,498"),  # the yen has no minor unit
+    "BHD": ("BHD3.998", "BHD0.500", "BHD4.498"),  # the dinar has 1000 fils
+}
+
+
+async def test_amounts_are_written_in_the_decimals_of_their_currency(
+    resources: Resources, mailbox: Mailbox, worker: RunningWorker
+) -> None:
+    async with unit_of_work(resources.database) as session:
+        for currency in AMOUNTS_IN_TEXT:
+            payload = order_payload(f"SO-{currency}", f"{currency.lower()}@shop.test", currency=currency)
+            record_event(session, events.ORDER_PAID, payload)
+    await eventually(lambda: len(mailbox.messages) >= len(AMOUNTS_IN_TEXT), 30, "every email arrives")
+    for currency, (line, shipping, total) in AMOUNTS_IN_TEXT.items():
+        (message,) = by_recipient(mailbox, f"{currency.lower()}@shop.test")
+        text, html = parts(message)["text/plain"], parts(message)["text/html"]
+        assert f"Blue tee (TEE-1)  {line}" in text
+        assert f"Shipping  {shipping}" in text
+        assert f"confirmed: {total} paid" in text
+        assert f"Your payment of {total} is confirmed" in html
+
+
+def test_the_locale_decides_how_money_is_written() -> None:
+    data = events.OrderNotice.model_validate(order_payload("SO-000200", "de@shop.test", currency="EUR"))
+    _, text, html = templates.render("order_paid", data=data, locale="de_DE")
+    assert "confirmed: 44,98\xa0€ paid" in text
+    assert "39,98\xa0€" in html
 
 
 async def test_html_escapes_what_customers_typed(resources: Resources, mailbox: Mailbox, worker: RunningWorker) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from shop.core.db import new_id, unit_of_work
 from shop.core.resources import Resources
@@ -135,3 +135,13 @@ async def place_order(client: httpx.AsyncClient, account: Account, *lines: tuple
 async def pay(client: httpx.AsyncClient, account: Account, order_id: str, card: str = "tok_success") -> httpx.Response:
     """Pay with a test provider token (`card`)."""
     return await client.post(f"/api/v1/orders/{order_id}/pay", json={"payment_token": card}, headers=account.headers)
+
+
+async def backdate(resources: Resources, order_id: str, minutes: int) -> None:
+    """Make an order `minutes` old (the expiry of unpaid orders goes by created_at)."""
+    async with resources.database.sessionmaker() as session:
+        await session.execute(
+            text("UPDATE customer_order SET created_at = now() - make_interval(mins => :minutes) WHERE id = :id"),
+            {"minutes": minutes, "id": uuid.UUID(order_id)},
+        )
+        await session.commit()

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from starlette.responses import Response
 
 from shop.core import idempotency
+from shop.core.config import Settings
 from shop.core.db import unit_of_work
 from shop.core.idempotency import IdempotencyInProgress, IdempotencyRecord, claim_key, store_response
 from shop.core.resources import Resources
@@ -328,9 +329,11 @@ class TestRetention:
         async with resources.database.sessionmaker() as session:
             assert list(await session.scalars(select(IdempotencyRecord.key))) == ["new"]
 
-    def test_the_purge_and_the_expiry_sweep_are_on_the_schedule(self) -> None:
+    def test_the_purge_and_the_expiry_sweep_are_on_the_schedule(self, settings: Settings) -> None:
         import shop.subscribers  # noqa: F401
         from shop.core.tasks import _periodic
 
-        assert _periodic["idempotency.purge"].every == timedelta(hours=1)
-        assert _periodic["orders.expire_unpaid"].every == timedelta(minutes=1)
+        assert _periodic["idempotency.purge"].period(settings) == timedelta(hours=1)
+        assert _periodic["orders.expire_unpaid"].period(settings) == timedelta(minutes=1)
+        faster = settings.model_copy(update={"order_expiry_interval_seconds": 5})
+        assert _periodic["orders.expire_unpaid"].period(faster) == timedelta(seconds=5)

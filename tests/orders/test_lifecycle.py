@@ -16,7 +16,7 @@ from shop.emails.events import OrderNotice
 from shop.orders import tasks
 from shop.orders.models import Payment
 from tests.fixtures.auth import Account, outbox_events
-from tests.orders.conftest import create_variants, movements, pay, place_order, stock_of
+from tests.orders.conftest import backdate, create_variants, movements, pay, place_order, stock_of
 
 SHIPMENT = {"carrier": "DHL", "tracking_number": "JD014600006251234567"}
 
@@ -226,15 +226,6 @@ async def event_ids(resources: Resources, event_type: str) -> list[uuid.UUID]:
             select(outbox.OutboxEvent.id).where(outbox.OutboxEvent.type == event_type).order_by(outbox.OutboxEvent.id)
         )
         return list(rows)
-
-
-async def backdate(resources: Resources, order_id: str, minutes: int) -> None:
-    async with resources.database.sessionmaker() as session:
-        await session.execute(
-            text("UPDATE customer_order SET created_at = now() - make_interval(mins => :minutes) WHERE id = :id"),
-            {"minutes": minutes, "id": uuid.UUID(order_id)},
-        )
-        await session.commit()
 
 
 class TestExpiry:

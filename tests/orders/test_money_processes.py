@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from shop.core.config import Settings
-from shop.core.queue import create_celery
 from shop.core.resources import Resources
 from shop.core.security import Role
 from shop.orders import sandbox
@@ -24,7 +23,7 @@ from tests.fixtures.auth import Account, create_user, outbox_events
 from tests.fixtures.invariants import audit_invariants
 from tests.fixtures.servers import RunningServer, run_server
 from tests.fixtures.waiting import eventually
-from tests.fixtures.workers import run_worker
+from tests.fixtures.workers import run_worker, send_task
 from tests.orders.conftest import ADDRESS, create_variants, items, stock_of
 from tests.orders.test_money_paths import payment_rows, refunded
 
@@ -57,7 +56,7 @@ async def placed_order(http: httpx.AsyncClient, resources: Resources, buyer: Acc
 
 
 async def test_a_charge_whose_server_was_killed_before_recording_it_is_settled_by_the_worker(
-    settings: Settings, resources: Resources, tmp_path: Path
+    settings: Settings, own_broker: Settings, resources: Resources, tmp_path: Path
 ) -> None:
     env = settings_env(settings, payment_provider_timeout_seconds=PROVIDER_TIMEOUT)
     buyer = await create_user(resources)
@@ -83,12 +82,9 @@ async def test_a_charge_whose_server_was_killed_before_recording_it_is_settled_b
     assert [status for status, _ in await payment_rows(resources, order["id"])] == [PaymentStatus.pending]
 
     await asyncio.sleep(3 * PROVIDER_TIMEOUT + 1)  # the lease of the dead request's attempt
-    with run_worker(env, settings, "reconciler", tmp_path):
-        celery = create_celery(settings)
-        try:
-            celery.send_task("payments.reconcile")
-        finally:
-            celery.close()
+    worker_env = settings_env(own_broker, payment_provider_timeout_seconds=PROVIDER_TIMEOUT)
+    with run_worker(worker_env, own_broker, "reconciler", tmp_path):
+        send_task(own_broker, "payments.reconcile")
 
         async def settled() -> bool:
             return [status for status, _ in await payment_rows(resources, order["id"])] == [PaymentStatus.succeeded]

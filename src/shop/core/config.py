@@ -6,6 +6,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
+from babel import Locale, UnknownLocaleError
+from babel.numbers import is_currency
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -78,6 +80,8 @@ class Settings(BaseSettings):
 
     secret_key: str | None = None
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    # How text for people (emails) writes numbers and money: a CLDR locale such as en, en_GB, de_DE.
+    locale: str = "en"
     access_token_minutes: int = Field(default=15, ge=1)
     refresh_token_days: int = Field(default=30, ge=1)
     password_reset_token_minutes: int = Field(default=30, ge=1)
@@ -94,6 +98,8 @@ class Settings(BaseSettings):
     checkout_max_per_address: int = Field(default=100, ge=1)
     checkout_window_seconds: int = Field(default=60 * 60, ge=1)
     payment_timeout_minutes: int = Field(default=30, ge=1)
+    # How often the schedule looks for unpaid orders past that timeout.
+    order_expiry_interval_seconds: int = Field(default=60, ge=1, le=3600)
     # One flat shipping charge per order, in minor units of SHOP_CURRENCY (0: shipping is free).
     shipping_flat_amount: int = Field(default=0, ge=0, le=10**9)
     payment_provider: str | None = None
@@ -149,6 +155,22 @@ class Settings(BaseSettings):
         if value is not None and is_cluster_url(value):
             parse_cluster_url(value)
         return value
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        # Its number of decimals turns stored minor units into an amount (core/money.py).
+        if not is_currency(value):
+            raise ValueError("must be an ISO 4217 currency code")
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        try:
+            return str(Locale.parse(value.replace("-", "_")))
+        except (ValueError, UnknownLocaleError):
+            raise ValueError("must be a locale such as en, en_GB or de_DE") from None
 
     @field_validator("log_level")
     @classmethod

@@ -1,12 +1,13 @@
 """Celery tasks for the outbox handlers and the periodic jobs, run on the async shop code.
 
-Each worker process gets its own event loop and its own connections, made on first use after
-the fork (an asyncpg pool must never cross a process boundary).
+Each worker process gets its own event loop, in a thread of its own, and its own connections,
+made on first use after the fork (an asyncpg pool must never cross a process boundary).
 """
 
 import asyncio
 import os
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Coroutine
@@ -29,6 +30,8 @@ T = TypeVar("T")
 RETRY_CAP_SECONDS = 600.0
 OUTBOX_SWEEP_SECONDS = 5.0
 OUTBOX_RETENTION = timedelta(days=7)
+# At process shutdown: longer than the relays' drain (core/resources.py), shorter than a kill.
+CLOSE_TIMEOUT_SECONDS = 10.0
 
 task_runs = Counter("shop_task_runs_total", "Background task runs by outcome.", ["task", "outcome"])
 task_duration = Histogram(
@@ -40,15 +43,24 @@ task_duration = Histogram(
 
 
 class WorkerRuntime:
-    """The event loop and connections of one worker process."""
+    """The event loop and connections of one worker process.
+
+    The loop runs for the life of the process in a thread of its own, and each task's coroutine
+    is handed to it. A loop driven by `run_until_complete` would stand still between tasks, and
+    with it whatever a task's commit started in the background: the relay of the events it
+    recorded would wait for the next task, holding its pooled connection (and its row locks)
+    meanwhile.
+    """
 
     def __init__(self, settings: Settings, celery: Celery) -> None:
         self.settings = settings
         self.celery = celery
         self._pid: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._resources: Resources | None = None
         self._stack: AsyncExitStack | None = None
+        self._starting = threading.Lock()  # a threads pool may start several tasks at once
 
     @property
     def resources(self) -> Resources:
@@ -59,31 +71,61 @@ class WorkerRuntime:
     def run(self, coro_factory: Callable[[Resources], Coroutine[Any, Any, T]]) -> T:
         self._ensure_started()
         assert self._loop is not None and self._resources is not None
-        return self._loop.run_until_complete(coro_factory(self._resources))
+        future = asyncio.run_coroutine_threadsafe(coro_factory(self._resources), self._loop)
+        try:
+            return future.result()
+        except BaseException:
+            # Interrupted here (a time limit, a shutdown): the coroutine must not run on alone.
+            future.cancel()
+            raise
 
     def close(self) -> None:
-        if self._loop is not None and self._stack is not None and self._pid == os.getpid():
-            self._loop.run_until_complete(self._stack.aclose())
-            self._loop.close()
-        self._pid = self._loop = self._resources = self._stack = None
+        if self._pid == os.getpid() and self._loop is not None and self._stack is not None:
+            try:
+                asyncio.run_coroutine_threadsafe(self._stack.aclose(), self._loop).result(CLOSE_TIMEOUT_SECONDS)
+            finally:
+                _stop(self._loop, self._thread)
+        self._pid = self._loop = self._thread = self._resources = self._stack = None
 
     def _ensure_started(self) -> None:
-        if self._pid == os.getpid():
-            return
-        # A new process (forked worker child): nothing inherited may be reused.
-        self._pid = os.getpid()
-        self._loop = asyncio.new_event_loop()
-        self._stack = AsyncExitStack()
-        self._resources = self._loop.run_until_complete(
-            self._stack.enter_async_context(open_resources(self.settings, self.celery))
-        )
+        with self._starting:
+            if self._pid == os.getpid():
+                return
+            # A new process (forked worker child): nothing inherited may be reused, and nothing
+            # is started before the fork, since a thread does not survive it.
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name="shop-worker-loop", daemon=True)
+            thread.start()
+            stack = AsyncExitStack()
+            opening = stack.enter_async_context(open_resources(self.settings, self.celery))
+            try:
+                self._resources = asyncio.run_coroutine_threadsafe(opening, loop).result()
+            except BaseException:
+                _stop(loop, thread)
+                raise
+            self._pid, self._loop, self._thread, self._stack = os.getpid(), loop, thread, stack
+
+
+def _stop(loop: asyncio.AbstractEventLoop, thread: threading.Thread | None) -> None:
+    loop.call_soon_threadsafe(loop.stop)
+    if thread is not None:
+        thread.join(CLOSE_TIMEOUT_SECONDS)
+    if not loop.is_running():
+        loop.close()
+
+
+# A fixed period, or one read from the settings when the schedule is built.
+Period = timedelta | Callable[[Settings], timedelta]
 
 
 @dataclass(frozen=True, slots=True)
 class PeriodicJob:
     name: str
-    every: timedelta
+    every: Period
     func: Callable[[Resources], Coroutine[Any, Any, object]]
+
+    def period(self, settings: Settings) -> timedelta:
+        return self.every if isinstance(self.every, timedelta) else self.every(settings)
 
 
 _periodic: dict[str, PeriodicJob] = {}
@@ -92,7 +134,7 @@ _periodic: dict[str, PeriodicJob] = {}
 JobFunc = Callable[[Resources], Coroutine[Any, Any, T]]
 
 
-def periodic(name: str, every: timedelta) -> Callable[[JobFunc[T]], JobFunc[T]]:
+def periodic(name: str, every: Period) -> Callable[[JobFunc[T]], JobFunc[T]]:
     """Run `func(resources)` every `every` from the schedule (Celery beat), as task `name`."""
 
     def register(func: JobFunc[T]) -> JobFunc[T]:
@@ -127,7 +169,7 @@ def register_tasks(celery: Celery, runtime: WorkerRuntime) -> None:
     schedule: dict[str, dict[str, Any]] = {}
     for job in _periodic.values():
         _periodic_task(celery, runtime, job)
-        seconds = job.every.total_seconds()
+        seconds = job.period(runtime.settings).total_seconds()
         # A run that waited longer than its period is dropped: the next one does the same work.
         schedule[job.name] = {"task": job.name, "schedule": seconds, "options": {"expires": seconds}}
     celery.conf.beat_schedule = schedule

@@ -2,11 +2,14 @@
 
 from functools import partial
 
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.config import Settings
 from shop.core.email import Email, EmailTemplates, message_id, send_email
+from shop.core.money import format_money
 from shop.core.outbox import Event, handles
 from shop.emails import events
 from shop.emails.metrics import count_failure
@@ -14,15 +17,17 @@ from shop.emails.metrics import count_failure
 templates = EmailTemplates("shop.emails")
 
 
-def money(value: events.Amount) -> str:
-    return f"{value.amount // 100}.{value.amount % 100:02d} {value.currency}"
+@pass_context
+def money(context: Context, value: events.Amount) -> str:
+    """`{{ amount | money }}`: in the currency's own decimals, written the way SHOP_LOCALE writes it."""
+    return format_money(value.amount, value.currency, context["locale"])
 
 
 templates.env.filters["money"] = money
 
 
 async def _send(settings: Settings, event: Event, template: str, to: str, data: BaseModel) -> None:
-    subject, text, html = templates.render(template, data=data)
+    subject, text, html = templates.render(template, data=data, locale=settings.locale)
     email = Email(to=to, subject=subject, text=text, html=html, message_id=message_id(settings, event.id, template))
     await send_email(settings, email)
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import structlog
 
+from shop.core.config import Settings
 from shop.core.db import unit_of_work
 from shop.core.resources import Resources
 from shop.core.tasks import periodic
@@ -15,7 +16,11 @@ log = structlog.get_logger()
 EXPIRY_BATCH_SIZE = 100
 
 
-@periodic("orders.expire_unpaid", every=timedelta(minutes=1))
+def expiry_period(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.order_expiry_interval_seconds)
+
+
+@periodic("orders.expire_unpaid", every=expiry_period)
 async def expire_unpaid(resources: Resources) -> int:
     """Cancel every `pending_payment` order older than SHOP_PAYMENT_TIMEOUT_MINUTES, returning its stock.
 
