@@ -9,7 +9,7 @@ lives in Redis like a real provider's lives at the provider.
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -50,8 +50,11 @@ def short_leases(resources: Resources, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(resources.settings, "payment_provider_timeout_seconds", SHORT_TIMEOUT)
 
 
+Arm = Callable[[str, str], Awaitable[None]]
+
+
 @pytest.fixture
-async def failing_commits(resources: Resources) -> AsyncIterator[dict[str, str]]:
+async def failing_commits(resources: Resources) -> AsyncIterator[Arm]:
     """`arm(table, status)`: every COMMIT that leaves a row of `table` in `status` fails, as a
     commit refused by the database (a deferred constraint checked at commit time) does."""
     armed: list[str] = []
@@ -73,7 +76,7 @@ async def failing_commits(resources: Resources) -> AsyncIterator[dict[str, str]]
             )
         armed.append(table)
 
-    yield {"arm": arm}  # type: ignore[dict-item]
+    yield arm
     await disarm(resources, armed)
 
 
@@ -176,9 +179,9 @@ class TestCharge:
         customer: Account,
         order: dict[str, Any],
         short_leases: None,
-        failing_commits: dict[str, Any],
+        failing_commits: Arm,
     ) -> None:
-        await failing_commits["arm"]("payment", "succeeded")
+        await failing_commits("payment", "succeeded")
         failed = await pay(client, customer, order["id"])
         assert failed.status_code >= 500
         assert await charged(resources, order["id"]) == 1
@@ -293,10 +296,10 @@ class TestRefund:
         staff: Account,
         order: dict[str, Any],
         short_leases: None,
-        failing_commits: dict[str, Any],
+        failing_commits: Arm,
     ) -> None:
         await paid_order(client, customer, order)
-        await failing_commits["arm"]("refund", "succeeded")
+        await failing_commits("refund", "succeeded")
         failed = await client.post(refund_path(order), headers=staff.headers)
         assert failed.status_code >= 500
         assert await refunded(resources, order["id"]) == 1
