@@ -8,6 +8,8 @@ A real provider (Stripe, Adyen, …) implements `PaymentProvider` over its HTTP 
 registered in `PROVIDERS` under its name.
 """
 
+from __future__ import annotations
+
 import asyncio
 import hashlib
 import hmac
@@ -15,11 +17,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from shop.core.cache import RedisClient
 from shop.core.config import ConfigError, Settings
 from shop.orders.errors import InvalidSignature, PaymentProviderError
+
+if TYPE_CHECKING:  # the cache module loads the metrics, which `shop serve`'s supervisor must not
+    from shop.core.cache import RedisClient
 
 WEBHOOK_TOLERANCE_SECONDS = 300
 T = TypeVar("T")
@@ -61,7 +65,7 @@ class PaymentProvider(Protocol):
         """Give a charge back; the provider's id of the refund. Raises PaymentProviderError on failure."""
 
 
-ProviderFactory = Callable[[Settings, RedisClient], PaymentProvider]
+ProviderFactory = Callable[[Settings, "RedisClient"], PaymentProvider]
 PROVIDERS: dict[str, ProviderFactory] = {}
 
 
@@ -84,7 +88,7 @@ def check_provider(name: str) -> None:
     _factory(name)
 
 
-def get_gateway(settings: Settings, redis: RedisClient, name: str | None = None) -> "PaymentGateway":
+def get_gateway(settings: Settings, redis: RedisClient, name: str | None = None) -> PaymentGateway:
     """The gateway to provider `name` (default: the configured one)."""
     provider = _factory(name or settings.effective_payment_provider)(settings, redis)
     return PaymentGateway(provider, timedelta(seconds=settings.payment_provider_timeout_seconds), settings, redis)
@@ -107,7 +111,7 @@ class PaymentGateway:
         self._settings = settings
         self._redis = redis
 
-    def of(self, name: str) -> "PaymentGateway":
+    def of(self, name: str) -> PaymentGateway:
         """The gateway to the provider `name`: a payment is settled and refunded where it was made."""
         return self if name == self.name else get_gateway(self._settings, self._redis, name)
 

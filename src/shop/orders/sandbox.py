@@ -12,14 +12,19 @@ anything happens; `lose_answer`: the money moves, then the answer is lost) and `
 delays every answer after the money has moved.
 """
 
+from __future__ import annotations
+
 import asyncio
 import json
 import uuid
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from shop.core.cache import RedisClient
 from shop.orders.errors import PaymentProviderError
 from shop.orders.providers import Charge, ChargeResult, RefundRequest
+
+if TYPE_CHECKING:  # the cache module loads the metrics, which `shop serve`'s supervisor must not
+    from shop.core.cache import RedisClient
 
 PREFIX = "shop:sandbox:"
 LEDGER_TTL_SECONDS = 90 * 24 * 3600
