@@ -331,9 +331,10 @@ class TestRetention:
 
     def test_the_purge_and_the_expiry_sweep_are_on_the_schedule(self, settings: Settings) -> None:
         import shop.subscribers  # noqa: F401
-        from shop.core.tasks import _periodic
+        from shop.core.schedule import periodic_jobs
 
-        assert _periodic["idempotency.purge"].period(settings) == timedelta(hours=1)
-        assert _periodic["orders.expire_unpaid"].period(settings) == timedelta(minutes=1)
+        jobs = periodic_jobs()
+        assert jobs["idempotency.purge"].period(settings) == timedelta(hours=1)
+        assert jobs["orders.expire_unpaid"].period(settings) == timedelta(minutes=1)
         faster = settings.model_copy(update={"order_expiry_interval_seconds": 5})
-        assert _periodic["orders.expire_unpaid"].period(faster) == timedelta(seconds=5)
+        assert jobs["orders.expire_unpaid"].period(faster) == timedelta(seconds=5)

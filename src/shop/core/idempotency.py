@@ -35,8 +35,8 @@ from shop.core.deps import SessionDep
 from shop.core.errors import BadRequest, Conflict, UnprocessableEntity
 from shop.core.logging import route_template
 from shop.core.resources import Resources
+from shop.core.schedule import periodic
 from shop.core.security import principal_of
-from shop.core.tasks import periodic
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

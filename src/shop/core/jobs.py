@@ -41,8 +41,8 @@ from shop.core.errors import NotFound, error_responses
 from shop.core.outbox import Event, handles_guarded, record_event
 from shop.core.resources import Resources
 from shop.core.routing import ShopRoute
+from shop.core.schedule import periodic
 from shop.core.schemas import Schema
-from shop.core.tasks import periodic
 
 log = structlog.get_logger()
 

@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -23,6 +22,7 @@ from prometheus_client import Counter, Histogram
 from shop.core import outbox
 from shop.core.config import Settings
 from shop.core.resources import Resources, open_resources
+from shop.core.schedule import PeriodicJob, periodic, periodic_jobs
 
 log = structlog.get_logger()
 T = TypeVar("T")
@@ -114,36 +114,6 @@ def _stop(loop: asyncio.AbstractEventLoop, thread: threading.Thread | None) -> N
         loop.close()
 
 
-# A fixed period, or one read from the settings when the schedule is built.
-Period = timedelta | Callable[[Settings], timedelta]
-
-
-@dataclass(frozen=True, slots=True)
-class PeriodicJob:
-    name: str
-    every: Period
-    func: Callable[[Resources], Coroutine[Any, Any, object]]
-
-    def period(self, settings: Settings) -> timedelta:
-        return self.every if isinstance(self.every, timedelta) else self.every(settings)
-
-
-_periodic: dict[str, PeriodicJob] = {}
-
-
-JobFunc = Callable[[Resources], Coroutine[Any, Any, T]]
-
-
-def periodic(name: str, every: Period) -> Callable[[JobFunc[T]], JobFunc[T]]:
-    """Run `func(resources)` every `every` from the schedule (Celery beat), as task `name`."""
-
-    def register(func: JobFunc[T]) -> JobFunc[T]:
-        _periodic[name] = PeriodicJob(name=name, every=every, func=func)
-        return func
-
-    return register
-
-
 @periodic("outbox.sweep", every=timedelta(seconds=OUTBOX_SWEEP_SECONDS))
 async def sweep_outbox(resources: Resources) -> int:
     total = 0
@@ -167,7 +137,7 @@ def register_tasks(celery: Celery, runtime: WorkerRuntime) -> None:
     for handler in outbox.registered_handlers():
         _handler_task(celery, runtime, handler)
     schedule: dict[str, dict[str, Any]] = {}
-    for job in _periodic.values():
+    for job in periodic_jobs().values():
         _periodic_task(celery, runtime, job)
         seconds = job.period(runtime.settings).total_seconds()
         # A run that waited longer than its period is dropped: the next one does the same work.

@@ -7,7 +7,7 @@ import structlog
 from shop.core.config import Settings
 from shop.core.db import unit_of_work
 from shop.core.resources import Resources
-from shop.core.tasks import periodic
+from shop.core.schedule import periodic
 from shop.orders.service import orders
 from shop.orders.service.reconciliation import Settled, reconcile
 
