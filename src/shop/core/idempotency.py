@@ -5,15 +5,16 @@ carries `Idempotency-Key` it:
 
 1. claims (user, endpoint, key) in a short transaction of its own, committed at once, so a
    concurrent duplicate sees the claim and gets 409 `idempotency_in_progress`;
-2. lets the route run; `ShopRoute` then stores the response on the claim *in the route's own
-   transaction*, so the stored answer commits together with the change it describes, or not
-   at all;
+2. lets the route run; `ShopRoute` then commits through `commit_with_answer`, which stores the
+   response on the claim *in the route's own transaction*, so the stored answer commits together
+   with the change it describes, or not at all;
 3. answers a later retry with the stored status, headers and body bytes, plus
    `Idempotent-Replayed: true`.
 
 A claim carries a lease: if the process dies mid-request, the key is free again once the lease
 ends. A request rejected before it ran (validation) or that failed in a way a retry may fix
-(a 5xx) gives its claim back instead of storing an answer.
+(a 5xx) gives its claim back (`give_back`) instead of storing an answer; one that failed for good
+(`stores_failure`) stores its error like a success.
 """
 
 import hashlib
@@ -24,19 +25,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
+import structlog
 from fastapi import Depends, Header, Request, Response
 from sqlalchemy import DateTime, Index, Integer, LargeBinary, String, UniqueConstraint, delete, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shop.core.db import Base, Database, commit, new_id, unit_of_work
-from shop.core.deps import SessionDep
-from shop.core.errors import BadRequest, Conflict, UnprocessableEntity
+from shop.core.db import Base, Database, commit, new_id, rollback, unit_of_work
+from shop.core.deps import SessionDep, resources_of
+from shop.core.errors import BadRequest, Conflict, ShopError, UnprocessableEntity
 from shop.core.logging import route_template
 from shop.core.resources import Resources
 from shop.core.schedule import periodic
 from shop.core.security import principal_of
+
+log = structlog.get_logger()
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -188,8 +192,63 @@ def claim_of(request: Request) -> Claim | None:
     return claim
 
 
-def forget_claim(request: Request) -> None:
+def _forget_claim(request: Request) -> None:
     setattr(request.state, _CLAIM_STATE_KEY, None)
+
+
+# -- the request's outcome (called by `ShopRoute`) -------------------------------------------
+
+
+async def commit_with_answer(request: Request, session: AsyncSession | None, response: Response) -> None:
+    """Commit the request's transaction, with `response` stored on its claim when it has one.
+
+    If that fails, the claim is given back and the error raised: nothing was stored.
+    """
+    claim = claim_of(request)
+    if claim is None:
+        if session is not None:
+            await commit(session)
+        return
+    try:
+        await _store_and_commit(request, session, claim, response)
+    except BaseException:
+        await give_back(request)
+        raise
+
+
+def stores_failure(request: Request, exc: ShopError) -> bool:
+    """Whether an idempotent request's error is its answer for good, to store and replay.
+
+    It ran and failed in a way a retry would repeat (409 insufficient_stock, 402 declined…); a
+    request rejected before it ran, or a 5xx, gives its key back instead.
+    """
+    return claim_of(request) is not None and exc.status < 500 and exc.final
+
+
+async def give_back(request: Request) -> None:
+    """Free the request's claim, if it has one: a retry with its key runs again."""
+    claim = claim_of(request)
+    if claim is None:
+        return
+    _forget_claim(request)
+    try:
+        await release(resources_of(request).database, claim)
+    except Exception as exc:
+        # The claim's lease frees the key soon anyway.
+        log.warning("idempotency.release_failed", error=type(exc).__name__)
+
+
+async def _store_and_commit(request: Request, session: AsyncSession | None, claim: Claim, response: Response) -> None:
+    if session is None:
+        async with resources_of(request).database.sessionmaker() as own:
+            await _store_and_commit(request, own, claim, response)
+        return
+    try:
+        await store_response(session, claim, response)
+        await commit(session)
+    except BaseException:
+        await rollback(session)
+        raise
 
 
 # -- claiming, storing, releasing ------------------------------------------------------------
