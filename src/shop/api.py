@@ -4,11 +4,11 @@ Staff-only routers of domains that know nothing of accounts (the catalog) get th
 here, where the app is wired together.
 """
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from shop.core.errors import error_responses
 from shop.core.jobs import router as jobs_router
-from shop.core.routing import ShopRoute
+from shop.core.routing import shop_router
 from shop.orders.admin import router as orders_admin_router
 from shop.orders.router import cart_router, orders_router, payments_router
 from shop.products.admin import router as catalog_admin_router
@@ -17,7 +17,7 @@ from shop.users.dependencies import STAFF_ERRORS, require_staff
 from shop.users.router import admin_router as users_admin_router
 from shop.users.router import auth_router, me_router
 
-api_router = APIRouter(prefix="/api/v1", route_class=ShopRoute)
+api_router = shop_router(prefix="/api/v1")
 # Routes are matched in order: the storefront catalogue, most of the traffic, is tried first.
 api_router.include_router(catalog_router)
 api_router.include_router(auth_router)

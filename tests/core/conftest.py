@@ -17,7 +17,7 @@ from shop.core.db import after_commit
 from shop.core.deps import SessionDep
 from shop.core.errors import Conflict, NotFound
 from shop.core.resources import Resources
-from shop.core.routing import ShopRoute
+from shop.core.routing import shop_router
 from shop.core.schemas import Schema
 from tests.fixtures import probe_events
 from tests.fixtures.app import client_for, running_app
@@ -40,7 +40,7 @@ class RefusedButKept(Conflict):
 
 
 def probe_router() -> APIRouter:
-    router = APIRouter(prefix="/api/v1/probe", route_class=ShopRoute)
+    router = shop_router(prefix="/api/v1/probe")
 
     @router.post("/items", status_code=201)
     async def create_item(item: ItemIn) -> ItemIn:
@@ -83,7 +83,7 @@ def probe_router() -> APIRouter:
         return {"text": note.text}
 
     # A router included in another, as every domain's router is included in `api_router`.
-    nested = APIRouter(prefix="/nested", route_class=ShopRoute)
+    nested = shop_router(prefix="/nested")
 
     @nested.get("/{thing_id}")
     async def read_nested(thing_id: int) -> dict[str, int]:

@@ -28,7 +28,6 @@ from enum import StrEnum
 from typing import Any
 
 import structlog
-from fastapi import APIRouter
 from sqlalchemy import DateTime, Index, Integer, LargeBinary, String, Text, bindparam, cast, func, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, JSONPATH
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,7 +39,7 @@ from shop.core.deps import SessionDep
 from shop.core.errors import NotFound, error_responses
 from shop.core.outbox import Event, handles_guarded, record_event
 from shop.core.resources import Resources
-from shop.core.routing import ShopRoute
+from shop.core.routing import shop_router
 from shop.core.schedule import periodic
 from shop.core.schemas import Schema
 
@@ -362,7 +361,7 @@ def present(job: Job) -> JobView:
 
 
 # Mounted under `/admin` with the staff role required (see shop.api).
-router = APIRouter(prefix="/admin/jobs", tags=["jobs"], route_class=ShopRoute)
+router = shop_router(prefix="/admin/jobs", tags=["jobs"])
 
 
 @router.get("/{job_id}", responses=error_responses(NotFound))

@@ -3,11 +3,11 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from shop.core.deps import CacheDep, SessionDep
 from shop.core.errors import NotFound, error_responses
-from shop.core.routing import ShopRoute
+from shop.core.routing import shop_router
 from shop.core.schemas import Cursor, Page, PageSize, Rfc3339Datetime
 from shop.orders import schemas
 from shop.orders.dependencies import ActorDep, IdempotencyKey, PaymentGatewayDep
@@ -17,10 +17,9 @@ from shop.orders.router import IDEMPOTENCY_ERRORS
 from shop.orders.service import orders
 from shop.users.dependencies import STAFF_ERRORS, require_staff
 
-router = APIRouter(
+router = shop_router(
     prefix="/admin/orders",
     tags=["admin: orders"],
-    route_class=ShopRoute,
     dependencies=[Depends(require_staff)],
     responses=error_responses(*STAFF_ERRORS),
 )

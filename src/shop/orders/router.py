@@ -5,12 +5,12 @@ import time
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import Header, Request, Response
 
 from shop.core.deps import CacheDep, SessionDep, SettingsDep
 from shop.core.errors import NotFound, RateLimited, error_responses
 from shop.core.idempotency import IdempotencyInProgress, IdempotencyKeyReused, InvalidIdempotencyKey
-from shop.core.routing import ShopRoute
+from shop.core.routing import shop_router
 from shop.core.schemas import Cursor, Page, PageSize
 from shop.orders import schemas
 from shop.orders.dependencies import ActorDep, BuyerDep, CheckoutLimit, IdempotencyKey, PaymentGatewayDep
@@ -31,11 +31,9 @@ from shop.users.dependencies import AUTH_ERRORS, CurrentUser
 
 IDEMPOTENCY_ERRORS = (InvalidIdempotencyKey, IdempotencyKeyReused, IdempotencyInProgress)
 
-cart_router = APIRouter(prefix="/cart", tags=["cart"], route_class=ShopRoute, responses=error_responses(*AUTH_ERRORS))
-orders_router = APIRouter(
-    prefix="/orders", tags=["orders"], route_class=ShopRoute, responses=error_responses(*AUTH_ERRORS)
-)
-payments_router = APIRouter(prefix="/payments", tags=["payments"], route_class=ShopRoute)
+cart_router = shop_router(prefix="/cart", tags=["cart"], responses=error_responses(*AUTH_ERRORS))
+orders_router = shop_router(prefix="/orders", tags=["orders"], responses=error_responses(*AUTH_ERRORS))
+payments_router = shop_router(prefix="/payments", tags=["payments"])
 
 
 # -- cart --------------------------------------------------------------------------------------

@@ -3,11 +3,11 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Response, UploadFile
+from fastapi import File, Response, UploadFile
 
 from shop.core.deps import CacheDep, SessionDep, SettingsDep
 from shop.core.errors import Conflict, NotFound, PayloadTooLarge, error_responses
-from shop.core.routing import ShopRoute
+from shop.core.routing import shop_router
 from shop.core.security import PrincipalDep
 from shop.products import schemas
 from shop.products.category_service import categories
@@ -22,7 +22,7 @@ from shop.products.errors import (
 from shop.products.service import catalog
 from shop.products.tasks import request_import
 
-router = APIRouter(prefix="/admin", tags=["catalog admin"], route_class=ShopRoute)
+router = shop_router(prefix="/admin", tags=["catalog admin"])
 
 
 @router.post("/categories", status_code=201, responses=error_responses(SlugTaken))

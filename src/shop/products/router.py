@@ -11,20 +11,20 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.cache import CacheKey
 from shop.core.deps import ReadSessionDep, SettingsDep, resources_of
 from shop.core.errors import NotFound, UnprocessableEntity, error_responses
-from shop.core.routing import ShopRoute
+from shop.core.routing import shop_router
 from shop.core.schemas import Cursor, Page, PageSize
 from shop.products import schemas
 from shop.products.category_service import CATEGORIES_CACHE_SECONDS, CATEGORIES_KEY, categories
 from shop.products.listing import ListingQuery, Sort, next_cursor
 from shop.products.service import PRODUCT_CACHE_SECONDS, catalog
 
-router = APIRouter(tags=["catalog"], route_class=ShopRoute)
+router = shop_router(tags=["catalog"])
 
 # Shared caches may keep a copy but must revalidate it (ETag) on every use: a change is visible
 # to the very next read, and an unchanged product still costs only a 304.

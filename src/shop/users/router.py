@@ -3,11 +3,11 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 
 from shop.core.deps import SessionDep, SettingsDep
 from shop.core.errors import RateLimited, error_responses
-from shop.core.routing import ShopRoute
+from shop.core.routing import shop_router
 from shop.core.schemas import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize
 from shop.core.security import Role
 from shop.users import schemas
@@ -28,17 +28,15 @@ from shop.users.service import user_service
 # Token responses must never be cached (RFC 6749, section 5.1), nor anything else about an account.
 NO_STORE = {"Cache-Control": "no-store"}
 
-auth_router = APIRouter(prefix="/auth", tags=["auth"], route_class=ShopRoute)
-me_router = APIRouter(
+auth_router = shop_router(prefix="/auth", tags=["auth"])
+me_router = shop_router(
     prefix="/users",
     tags=["users"],
-    route_class=ShopRoute,
     responses=error_responses(*AUTH_ERRORS),
 )
-admin_router = APIRouter(
+admin_router = shop_router(
     prefix="/admin/users",
     tags=["admin: users"],
-    route_class=ShopRoute,
     dependencies=[Depends(require_admin)],
     responses=error_responses(*STAFF_ERRORS),
 )
