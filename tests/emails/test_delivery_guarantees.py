@@ -7,6 +7,7 @@ from pathlib import Path
 
 import psutil
 
+from shop import events
 from shop.app import create_app
 from shop.core.config import Settings
 from shop.core.db import Database, unit_of_work
@@ -14,7 +15,6 @@ from shop.core.embedded import EmbeddedValkey
 from shop.core.mailsink import Mailbox
 from shop.core.outbox import DeliveryStatus, OutboxDelivery, OutboxEvent, record_event
 from shop.core.resources import Resources, open_resources
-from shop.emails import events
 from tests.conftest import settings_env
 from tests.emails.test_emails import by_recipient, order_payload, welcome_payload
 from tests.fixtures.app import client_for, running_app

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import httpx
 
+from shop import events
 from shop.core.config import Settings
 from shop.core.db import unit_of_work
 from shop.core.outbox import DeliveryStatus, OutboxDelivery, record_event
 from shop.core.resources import Resources
-from shop.emails import events
 from tests.conftest import settings_env
 from tests.core.test_metrics import samples
 from tests.emails.test_emails import order_payload, welcome_payload

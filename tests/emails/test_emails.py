@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from shop import events
 from shop.core.config import Settings
 from shop.core.db import unit_of_work
 from shop.core.mailsink import Mailbox
 from shop.core.outbox import record_event
 from shop.core.resources import Resources
-from shop.emails import events
 from shop.emails.handlers import templates
 from tests.conftest import settings_env
 from tests.fixtures.waiting import eventually

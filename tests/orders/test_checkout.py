@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from shop.core.db import unit_of_work
 from shop.core.resources import Resources
-from shop.emails.events import OrderNotice
+from shop.events import OrderNotice
 from shop.orders.models import Order
 from shop.products.models import Variant
 from tests.fixtures.auth import Account, outbox_events

@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from shop.core import outbox
 from shop.core.mailsink import Mailbox
 from shop.core.resources import Resources
-from shop.emails.events import OrderNotice
+from shop.events import OrderNotice
 from shop.orders import tasks
 from shop.orders.models import Payment
 from tests.fixtures.auth import Account, outbox_events

@@ -6,8 +6,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from shop import events
 from shop.core.resources import Resources
-from shop.emails import events
 from tests.core.test_errors import assert_problem
 from tests.fixtures.auth import PASSWORD, Account, create_user, login, outbox_events
 

@@ -6,8 +6,8 @@ from datetime import datetime
 import httpx
 import pytest
 
+from shop import events
 from shop.core.resources import Resources
-from shop.emails import events
 from tests.core.test_errors import assert_problem
 from tests.fixtures.auth import Account, outbox_events
 

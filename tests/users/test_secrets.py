@@ -6,8 +6,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from shop import events
 from shop.core.resources import Resources
-from shop.emails import events
 from tests.fixtures.auth import outbox_events
 
 PASSWORD = "Sup3r-Secret-Passw0rd"

@@ -7,11 +7,11 @@ from jinja2.runtime import Context
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shop import events
 from shop.core.config import Settings
 from shop.core.email import Email, EmailTemplates, message_id, send_email
 from shop.core.money import format_money
 from shop.core.outbox import Event, handles
-from shop.emails import events
 from shop.emails.metrics import count_failure
 
 templates = EmailTemplates("shop.emails")

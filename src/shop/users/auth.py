@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shop import events
 from shop.core.config import Settings
 from shop.core.db import new_id
 from shop.core.outbox import record_event
-from shop.emails import events
 from shop.users import passwords, tokens
 from shop.users.errors import AccountDisabled, InvalidCredentials, InvalidToken, RefreshTokenReused
 from shop.users.limits import AccountLimits

@@ -6,11 +6,11 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shop import events
 from shop.core.errors import UnprocessableEntity
 from shop.core.outbox import record_event
 from shop.core.schemas import Page, decode_cursor, encode_cursor
 from shop.core.security import Role
-from shop.emails import events
 from shop.users import schemas
 from shop.users.errors import CannotChangeOwnAccess, EmailTaken, InvalidCurrentPassword, UserNotFound
 from shop.users.models import User

@@ -12,12 +12,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shop import events
 from shop.core.cache import Cache
 from shop.core.config import Settings
 from shop.core.db import new_id
 from shop.core.errors import ShopError, UnprocessableEntity
 from shop.core.outbox import record_event
-from shop.emails import events
 from shop.orders import repository, schemas
 from shop.orders.errors import EmptyOrder, VariantUnavailable
 from shop.orders.metrics import checkout_rejections, count_after_commit, orders_placed

@@ -12,9 +12,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shop import events
 from shop.core.cache import Cache
 from shop.core.outbox import record_event
-from shop.emails import events
 from shop.orders.errors import InvalidTransition
 from shop.orders.metrics import count_after_commit, revenue
 from shop.orders.models import Order, OrderStatusChange

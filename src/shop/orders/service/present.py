@@ -2,8 +2,8 @@
 
 from typing import Any
 
+from shop import events
 from shop.core.schemas import Money
-from shop.emails import events
 from shop.orders import schemas
 from shop.orders.models import Order
 
@@ -54,7 +54,7 @@ def present_order(order: Order) -> schemas.Order:
 
 
 def notice(order: Order) -> dict[str, Any]:
-    """The payload every `order.*` event carries (`shop.emails.events.OrderNotice`)."""
+    """The payload every `order.*` event carries (`shop.events.OrderNotice`)."""
 
     def amount(value: int) -> events.Amount:
         return events.Amount(amount=value, currency=order.currency)
