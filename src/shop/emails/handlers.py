@@ -34,19 +34,19 @@ async def _send(settings: Settings, event: Event, template: str, to: str, data: 
 
 @handles(events.USER_REGISTERED, "emails.welcome", on_failure=partial(count_failure, "welcome"))
 async def welcome(_: AsyncSession, event: Event, settings: Settings) -> None:
-    data = events.UserRegistered.model_validate(event.payload)
+    data = events.read(event, events.UserRegistered)
     await _send(settings, event, "welcome", data.email, data)
 
 
 @handles(events.PASSWORD_RESET_REQUESTED, "emails.password_reset", on_failure=partial(count_failure, "password_reset"))
 async def password_reset(_: AsyncSession, event: Event, settings: Settings) -> None:
-    data = events.PasswordResetRequested.model_validate(event.payload)
+    data = events.read(event, events.PasswordResetRequested)
     await _send(settings, event, "password_reset", data.email, data)
 
 
 def _order_email(event_type: str, template: str) -> None:
     async def send(_: AsyncSession, event: Event, settings: Settings) -> None:
-        data = events.OrderNotice.model_validate(event.payload)
+        data = events.read(event, events.OrderNotice)
         await _send(settings, event, template, data.email, data)
 
     handles(event_type, f"emails.{template}", on_failure=partial(count_failure, template))(send)

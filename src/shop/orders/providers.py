@@ -134,6 +134,11 @@ class PaymentGateway:
 
 # -- webhooks ----------------------------------------------------------------------------------
 
+# The provider's webhook event types: its vocabulary, received from outside, not events of the
+# shop (those are `shop.events`).
+PAYMENT_SUCCEEDED = "payment.succeeded"
+PAYMENT_FAILED = "payment.failed"
+
 
 def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
     """The `Shop-Signature` value a provider sends: HMAC-SHA256 of "<t>.<raw body>"."""

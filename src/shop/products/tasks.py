@@ -15,6 +15,7 @@ import uuid
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shop import events
 from shop.core.cache import Cache, close_redis, create_redis
 from shop.core.config import Settings
 from shop.core.db import Database
@@ -25,7 +26,6 @@ from shop.products.importing import Batch, import_catalog
 
 log = structlog.get_logger()
 
-IMPORT_REQUESTED = "catalog.import_requested"
 IMPORT_JOB = "catalog.import"
 
 
@@ -49,7 +49,7 @@ async def request_import(
     job = await jobs.create(
         session,
         IMPORT_JOB,
-        announce=IMPORT_REQUESTED,
+        announce=events.CATALOG_IMPORT_REQUESTED,
         input=data,
         params={"format": file_format.value, "filename": name},
         total=total,
@@ -59,7 +59,7 @@ async def request_import(
     return job.id
 
 
-@runs(IMPORT_REQUESTED, IMPORT_JOB)
+@runs(events.CATALOG_IMPORT_REQUESTED, IMPORT_JOB)
 async def run_import_job(database: Database, settings: Settings, run: JobRun) -> tuple[JobStatus, str | None]:
     """Import the job's file from its checkpoint on, each batch committing with its checkpoint."""
     async with database.sessionmaker() as session:

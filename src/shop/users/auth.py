@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shop import events
 from shop.core.config import Settings
 from shop.core.db import new_id
-from shop.core.outbox import record_event
 from shop.users import passwords, tokens
 from shop.users.errors import AccountDisabled, InvalidCredentials, InvalidToken, RefreshTokenReused
 from shop.users.limits import AccountLimits
@@ -98,7 +97,7 @@ class AuthService:
         notice = events.PasswordResetRequested(
             user_id=user.id, email=user.email, full_name=user.full_name, token=raw_token, expires_minutes=lifetime
         )
-        record_event(session, events.PASSWORD_RESET_REQUESTED, notice.model_dump(mode="json"))
+        events.publish(session, events.PASSWORD_RESET_REQUESTED, notice)
         log.info("users.password_reset_requested", user_id=str(user.id))
 
     async def confirm_password_reset(

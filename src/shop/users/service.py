@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop import events
 from shop.core.errors import UnprocessableEntity
-from shop.core.outbox import record_event
 from shop.core.schemas import Page, decode_cursor, encode_cursor
 from shop.core.security import Role
 from shop.users import schemas
@@ -30,7 +29,7 @@ class UserService:
         user = User(email=data.email, full_name=data.full_name, password_hash=password_hash, role=Role.customer)
         await _save(session, user)
         welcome = events.UserRegistered(user_id=user.id, email=user.email, full_name=user.full_name)
-        record_event(session, events.USER_REGISTERED, welcome.model_dump(mode="json"))
+        events.publish(session, events.USER_REGISTERED, welcome)
         log.info("users.registered", user_id=str(user.id))
         return user
 

@@ -17,7 +17,6 @@ from shop.core.cache import Cache
 from shop.core.config import Settings
 from shop.core.db import new_id
 from shop.core.errors import ShopError, UnprocessableEntity
-from shop.core.outbox import record_event
 from shop.orders import repository, schemas
 from shop.orders.errors import EmptyOrder, VariantUnavailable
 from shop.orders.metrics import checkout_rejections, count_after_commit, orders_placed
@@ -67,7 +66,7 @@ class CheckoutService:
         # The only locks of the checkout, taken last so they are held as briefly as possible.
         await catalog.reserve_stock(session, cache, quantities, f"order {order.number}", order.id)
         session.add(order)
-        record_event(session, events.ORDER_PLACED, notice(order))
+        events.publish(session, events.ORDER_PLACED, notice(order))
         if cart_id is not None:
             await repository.delete_lines(session, cart_id)
         return present_order(order)

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop import events
 from shop.core.cache import Cache
-from shop.core.outbox import record_event
 from shop.orders.errors import InvalidTransition
 from shop.orders.metrics import count_after_commit, revenue
 from shop.orders.models import Order, OrderStatusChange
@@ -22,8 +21,6 @@ from shop.orders.schemas import Actor, OrderStatus
 from shop.orders.service.present import notice
 from shop.products.schemas import StockChange
 from shop.products.service import catalog
-
-ORDER_DELIVERED = "order.delivered"  # no email; there for any subscriber that cares
 
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.pending_payment: frozenset({OrderStatus.paid, OrderStatus.cancelled}),
@@ -44,7 +41,7 @@ _TIMESTAMP = {
 _EVENT = {
     OrderStatus.paid: events.ORDER_PAID,
     OrderStatus.shipped: events.ORDER_SHIPPED,
-    OrderStatus.delivered: ORDER_DELIVERED,
+    OrderStatus.delivered: events.ORDER_DELIVERED,
     OrderStatus.cancelled: events.ORDER_CANCELLED,
     OrderStatus.refunded: events.ORDER_REFUNDED,
 }
@@ -93,4 +90,4 @@ async def apply_transition(
         await catalog.release_stock(session, cache, stock_to_return(order, target))
     if target is OrderStatus.paid:
         count_after_commit(session, revenue, order.currency, order.total_amount)
-    record_event(session, _EVENT[target], notice(order))
+    events.publish(session, _EVENT[target], notice(order))

@@ -39,7 +39,14 @@ from shop.orders.errors import (
     PaymentProviderError,
 )
 from shop.orders.models import Order, Payment
-from shop.orders.providers import Charge, ChargeResult, PaymentGateway, verify_signature
+from shop.orders.providers import (
+    PAYMENT_FAILED,
+    PAYMENT_SUCCEEDED,
+    Charge,
+    ChargeResult,
+    PaymentGateway,
+    verify_signature,
+)
 from shop.orders.schemas import Actor, OrderStatus, PaymentStatus
 from shop.orders.service.lifecycle import apply_transition, check_transition
 from shop.orders.service.present import present_order
@@ -47,8 +54,6 @@ from shop.orders.service.refunds import give_back
 
 log = structlog.get_logger()
 
-PAYMENT_SUCCEEDED = "payment.succeeded"
-PAYMENT_FAILED = "payment.failed"
 NEVER_ARRIVED = "The charge never reached the payment provider."
 ONE_PENDING_PER_ORDER = "uq_payment_order_id_pending"
 

@@ -1,7 +1,5 @@
 """How an order is shown: its API view, and the payload of its `order.*` outbox events."""
 
-from typing import Any
-
 from shop import events
 from shop.core.schemas import Money
 from shop.orders import schemas
@@ -53,8 +51,8 @@ def present_order(order: Order) -> schemas.Order:
     )
 
 
-def notice(order: Order) -> dict[str, Any]:
-    """The payload every `order.*` event carries (`shop.events.OrderNotice`)."""
+def notice(order: Order) -> events.OrderNotice:
+    """The payload every `order.*` event carries."""
 
     def amount(value: int) -> events.Amount:
         return events.Amount(amount=value, currency=order.currency)
@@ -64,7 +62,7 @@ def notice(order: Order) -> dict[str, Any]:
         if order.carrier is not None and order.tracking_number is not None
         else None
     )
-    payload = events.OrderNotice(
+    return events.OrderNotice(
         order_id=order.id,
         number=order.number,
         email=order.email,
@@ -83,4 +81,3 @@ def notice(order: Order) -> dict[str, Any]:
         total=amount(order.total_amount),
         tracking=tracking,
     )
-    return payload.model_dump(mode="json")
