@@ -10,7 +10,6 @@ from shop.core.errors import Conflict, NotFound, PayloadTooLarge, error_response
 from shop.core.routing import shop_router
 from shop.core.security import PrincipalDep
 from shop.products import schemas
-from shop.products.category_service import categories
 from shop.products.errors import (
     CategoryNotEmpty,
     InsufficientStock,
@@ -20,6 +19,7 @@ from shop.products.errors import (
     UnusableCatalogFile,
 )
 from shop.products.service import catalog
+from shop.products.service.categories import categories
 from shop.products.tasks import request_import
 
 router = shop_router(prefix="/admin", tags=["catalog admin"])

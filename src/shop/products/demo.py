@@ -17,11 +17,11 @@ from shop.core.cache import Cache
 from shop.core.db import commit
 from shop.products import repository
 from shop.products.catalog_file import SourceLine
-from shop.products.category_service import categories
 from shop.products.importing import ImportReport, import_catalog
 from shop.products.models import Product
 from shop.products.schemas import CategoryCreate
-from shop.products.service import slugify
+from shop.products.service.catalog import slugify
+from shop.products.service.categories import categories
 
 SEED = 20261124
 PRODUCTS_PER_CATEGORY = 15

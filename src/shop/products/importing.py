@@ -30,7 +30,7 @@ from shop.core.cache import Cache
 from shop.core.db import commit, new_id, rollback, violated_constraint
 from shop.products import repository
 from shop.products.catalog_file import CatalogRow, SourceLine, parse_row
-from shop.products.service import product_keys
+from shop.products.service.catalog import product_keys
 
 log = structlog.get_logger()
 

@@ -20,9 +20,9 @@ from shop.core.errors import NotFound, UnprocessableEntity, error_responses
 from shop.core.routing import shop_router
 from shop.core.schemas import Cursor, Page, PageSize
 from shop.products import schemas
-from shop.products.category_service import CATEGORIES_CACHE_SECONDS, CATEGORIES_KEY, categories
 from shop.products.listing import ListingQuery, Sort, next_cursor
-from shop.products.service import PRODUCT_CACHE_SECONDS, catalog
+from shop.products.service.catalog import PRODUCT_CACHE_SECONDS, catalog
+from shop.products.service.categories import CATEGORIES_CACHE_SECONDS, CATEGORIES_KEY, categories
 
 router = shop_router(tags=["catalog"])
 

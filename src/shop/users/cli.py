@@ -69,7 +69,7 @@ def _run(settings: Settings, email: str, password: str, full_name: str) -> bool:
 
 async def _make_admin(settings: Settings, email: str, password: str, full_name: str) -> bool:
     from shop.core.db import Database, unit_of_work
-    from shop.users.service import user_service
+    from shop.users.service.users import user_service
 
     database = Database(settings)
     try:

@@ -16,10 +16,10 @@ from shop.core.errors import Forbidden, Unauthorized
 from shop.core.logging import bind_log_context
 from shop.core.ratelimit import SlidingWindowLimiter
 from shop.core.security import Principal, Role, set_principal
-from shop.users.auth import auth_service
 from shop.users.errors import AccountDisabled, InvalidToken
 from shop.users.limits import AccountLimits
 from shop.users.models import User
+from shop.users.service.auth import auth_service
 
 # What a route behind `CurrentUser` may answer besides its own errors, for its `responses=`.
 AUTH_ERRORS = (Unauthorized, InvalidToken, AccountDisabled)

@@ -11,7 +11,6 @@ from shop.core.routing import shop_router
 from shop.core.schemas import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize
 from shop.core.security import Role
 from shop.users import schemas
-from shop.users.auth import auth_service
 from shop.users.dependencies import AUTH_ERRORS, STAFF_ERRORS, AccountLimitsDep, AdminUser, CurrentUser, require_admin
 from shop.users.errors import (
     AccountDisabled,
@@ -23,7 +22,8 @@ from shop.users.errors import (
     UserNotFound,
 )
 from shop.users.models import User
-from shop.users.service import user_service
+from shop.users.service.auth import auth_service
+from shop.users.service.users import user_service
 
 # Token responses must never be cached (RFC 6749, section 5.1), nor anything else about an account.
 NO_STORE = {"Cache-Control": "no-store"}

@@ -8,7 +8,7 @@ from shop.core.cache import Cache, CacheKey
 from shop.products import repository, schemas
 from shop.products.errors import CategoryNotEmpty, CategoryNotFound, InvalidReference, SlugTaken
 from shop.products.models import Category
-from shop.products.service import flush, free_slug, product_keys
+from shop.products.service.catalog import flush, free_slug, product_keys
 
 CATEGORIES_KEY = CacheKey.of("categories", "all")
 CATEGORIES_CACHE_SECONDS = 300
