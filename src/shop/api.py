@@ -13,8 +13,8 @@ from shop.orders.admin import router as orders_admin_router
 from shop.orders.router import cart_router, orders_router, payments_router
 from shop.products.admin import router as catalog_admin_router
 from shop.products.router import router as catalog_router
+from shop.users.admin import router as users_admin_router
 from shop.users.dependencies import STAFF_ERRORS, require_staff
-from shop.users.router import admin_router as users_admin_router
 from shop.users.router import auth_router, me_router
 
 api_router = shop_router(prefix="/api/v1")

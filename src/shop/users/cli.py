@@ -69,12 +69,12 @@ def _run(settings: Settings, email: str, password: str, full_name: str) -> bool:
 
 async def _make_admin(settings: Settings, email: str, password: str, full_name: str) -> bool:
     from shop.core.db import Database, unit_of_work
-    from shop.users.service.users import user_service
+    from shop.users.service import users
 
     database = Database(settings)
     try:
         async with unit_of_work(database) as session:
-            _, created = await user_service.make_admin(session, email, password, full_name)
+            _, created = await users.make_admin(session, email, password, full_name)
     finally:
         await database.dispose()
     return created

@@ -19,7 +19,7 @@ from shop.core.security import Principal, Role, set_principal
 from shop.users.errors import AccountDisabled, InvalidToken
 from shop.users.limits import AccountLimits
 from shop.users.models import User
-from shop.users.service.auth import auth_service
+from shop.users.service import auth
 
 # What a route behind `CurrentUser` may answer besides its own errors, for its `responses=`.
 AUTH_ERRORS = (Unauthorized, InvalidToken, AccountDisabled)
@@ -37,7 +37,7 @@ async def get_current_user(
 ) -> User:
     if not token:
         raise Unauthorized("Authentication required.")
-    user = await auth_service.user_for_access_token(session, settings, token)
+    user = await auth.user_for_access_token(session, settings, token)
     set_principal(request, Principal(user_id=user.id, role=user.role))
     bind_log_context(user_id=str(user.id))
     return user

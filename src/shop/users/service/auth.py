@@ -14,11 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shop import events
 from shop.core.config import Settings
 from shop.core.db import new_id
-from shop.users import passwords, tokens
+from shop.users import passwords, repository, tokens
 from shop.users.errors import AccountDisabled, InvalidCredentials, InvalidToken, RefreshTokenReused
 from shop.users.limits import AccountLimits
 from shop.users.models import PasswordResetToken, RefreshToken, User
-from shop.users.repository import refresh_tokens, reset_tokens, users
 from shop.users.schemas import TokenPair, normalise_email
 
 log = structlog.get_logger()
@@ -37,7 +36,7 @@ class AuthService:
     ) -> TokenPair:
         email = _login_email(username)
         await limits.check_login(email, address)
-        user = await users.get_by_email(session, email)
+        user = await repository.get_user_by_email(session, email)
         if user is None:
             await passwords.verify_nothing(password)  # as slow as a known email
             ok = False
@@ -56,16 +55,16 @@ class AuthService:
         return await self._issue(session, settings, user)
 
     async def refresh(self, session: AsyncSession, settings: Settings, raw_token: str) -> TokenPair:
-        token = await refresh_tokens.get_for_update(session, tokens.token_digest(raw_token))
+        token = await repository.lock_refresh_token(session, tokens.token_digest(raw_token))
         if token is None:
             raise InvalidToken
         if token.revoked_at is not None:
-            await refresh_tokens.revoke_family(session, token.family_id)
+            await repository.revoke_token_family(session, token.family_id)
             log.warning("users.refresh_token_reused", user_id=str(token.user_id), family_id=str(token.family_id))
             raise RefreshTokenReused
         if token.expires_at <= datetime.now(UTC):
             raise InvalidToken
-        user = await users.get(session, token.user_id)
+        user = await repository.get_user(session, token.user_id)
         if user is None:
             raise InvalidToken
         if not user.is_active:
@@ -75,9 +74,9 @@ class AuthService:
 
     async def logout(self, session: AsyncSession, raw_token: str) -> None:
         """End the login the refresh token belongs to; an unknown token is already logged out."""
-        token = await refresh_tokens.get_for_update(session, tokens.token_digest(raw_token))
+        token = await repository.lock_refresh_token(session, tokens.token_digest(raw_token))
         if token is not None:
-            await refresh_tokens.revoke_family(session, token.family_id)
+            await repository.revoke_token_family(session, token.family_id)
             log.info("users.logged_out", user_id=str(token.user_id))
 
     async def request_password_reset(
@@ -88,12 +87,14 @@ class AuthService:
         # Made whether or not the account exists, so both paths do the same work.
         raw_token = tokens.new_opaque_token()
         digest = tokens.token_digest(raw_token)
-        user = await users.get_by_email(session, email)
+        user = await repository.get_user_by_email(session, email)
         if user is None or not user.is_active:
             return
         lifetime = settings.password_reset_token_minutes
         expires_at = datetime.now(UTC) + timedelta(minutes=lifetime)
-        await reset_tokens.add(session, PasswordResetToken(user_id=user.id, token_hash=digest, expires_at=expires_at))
+        await repository.add_reset_token(
+            session, PasswordResetToken(user_id=user.id, token_hash=digest, expires_at=expires_at)
+        )
         notice = events.PasswordResetRequested(
             user_id=user.id, email=user.email, full_name=user.full_name, token=raw_token, expires_minutes=lifetime
         )
@@ -104,15 +105,15 @@ class AuthService:
         self, session: AsyncSession, limits: AccountLimits, raw_token: str, new_password: str
     ) -> None:
         now = datetime.now(UTC)
-        token = await reset_tokens.get_for_update(session, tokens.token_digest(raw_token))
+        token = await repository.lock_reset_token(session, tokens.token_digest(raw_token))
         if token is None or token.used_at is not None or token.expires_at <= now:
             raise InvalidToken
-        user = await users.get(session, token.user_id)
+        user = await repository.get_user(session, token.user_id)
         if user is None or not user.is_active:
             raise InvalidToken
         user.password_hash = await passwords.hash_password(new_password)
-        await reset_tokens.use_all_of(session, user.id, now)
-        await refresh_tokens.revoke_all_of(session, user.id)
+        await repository.use_reset_tokens_of(session, user.id, now)
+        await repository.revoke_refresh_tokens_of(session, user.id)
         # Whoever reads the mailbox owns the account: earlier failed logins no longer hold it back.
         await limits.login_succeeded(user.email)
         log.info("users.password_reset", user_id=str(user.id))
@@ -120,7 +121,7 @@ class AuthService:
     async def user_for_access_token(self, session: AsyncSession, settings: Settings, access_token: str) -> User:
         """The user a bearer token speaks for, read afresh: deactivation takes effect at once."""
         claims = tokens.decode_access_token(access_token, settings)
-        user = await users.get(session, claims.user_id)
+        user = await repository.get_user(session, claims.user_id)
         if user is None:
             raise InvalidToken
         if not user.is_active:
@@ -137,7 +138,7 @@ class AuthService:
             token_hash=tokens.token_digest(raw_refresh),
             expires_at=datetime.now(UTC) + timedelta(days=settings.refresh_token_days),
         )
-        await refresh_tokens.add(session, token)
+        await repository.add_refresh_token(session, token)
         return TokenPair(
             access_token=tokens.create_access_token(user.id, user.role, settings),
             refresh_token=raw_refresh,
@@ -153,4 +154,4 @@ def _login_email(username: str) -> str:
         return username.strip().lower()
 
 
-auth_service = AuthService()
+auth = AuthService()

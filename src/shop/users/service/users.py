@@ -10,11 +10,11 @@ from shop import events
 from shop.core.errors import UnprocessableEntity
 from shop.core.schemas import Page, decode_cursor, encode_cursor
 from shop.core.security import Role
-from shop.users import schemas
+from shop.users import repository, schemas
 from shop.users.errors import CannotChangeOwnAccess, EmailTaken, InvalidCurrentPassword, UserNotFound
 from shop.users.models import User
 from shop.users.passwords import hash_password, verify_password
-from shop.users.repository import is_email_conflict, refresh_tokens, users
+from shop.users.repository import is_email_conflict
 
 log = structlog.get_logger()
 
@@ -23,7 +23,7 @@ ADMIN_DEFAULT_FULL_NAME = "Administrator"
 
 class UserService:
     async def register(self, session: AsyncSession, data: schemas.UserCreate) -> User:
-        if await users.email_exists(session, data.email):
+        if await repository.email_exists(session, data.email):
             raise EmailTaken
         password_hash = await hash_password(data.password.get_secret_value())
         user = User(email=data.email, full_name=data.full_name, password_hash=password_hash, role=Role.customer)
@@ -42,13 +42,13 @@ class UserService:
         if data.full_name is not None:
             user.full_name = data.full_name
         if data.email is not None and data.email != user.email:
-            if await users.email_exists(session, data.email):
+            if await repository.email_exists(session, data.email):
                 raise EmailTaken
             user.email = data.email
         if data.password is not None:
             user.password_hash = await hash_password(data.password.get_secret_value())
             # Sessions elsewhere (perhaps someone else's) end with the old password.
-            await refresh_tokens.revoke_all_of(session, user.id)
+            await repository.revoke_refresh_tokens_of(session, user.id)
         await _save(session, user)
         log.info(
             "users.profile_updated", email_changed=data.email is not None, password_changed=data.password is not None
@@ -59,7 +59,7 @@ class UserService:
         self, session: AsyncSession, *, limit: int, cursor: str | None, role: Role | None, search: str | None
     ) -> Page[schemas.User]:
         before_id = _cursor_id(cursor) if cursor is not None else None
-        rows = await users.page(session, limit=limit + 1, before_id=before_id, role=role, search=search)
+        rows = await repository.page_users(session, limit=limit + 1, before_id=before_id, role=role, search=search)
         items = [schemas.User.model_validate(row) for row in rows[:limit]]
         next_cursor = encode_cursor({"id": str(rows[limit - 1].id)}) if len(rows) > limit else None
         return Page[schemas.User](items=items, next_cursor=next_cursor)
@@ -68,7 +68,7 @@ class UserService:
         self, session: AsyncSession, actor: User, user_id: uuid.UUID, data: schemas.AdminUserUpdate
     ) -> User:
         """An admin changes someone's role or activation."""
-        user = await users.get(session, user_id)
+        user = await repository.get_user(session, user_id)
         if user is None:
             raise UserNotFound
         demoting_self = data.role is not None and data.role != user.role
@@ -79,7 +79,7 @@ class UserService:
             user.role = data.role
         if data.is_active is not None:
             if not data.is_active:
-                await refresh_tokens.revoke_all_of(session, user.id)
+                await repository.revoke_refresh_tokens_of(session, user.id)
             user.is_active = data.is_active
         await _save(session, user)
         log.info("users.access_changed", target_id=str(user.id), role=user.role.value, is_active=user.is_active)
@@ -90,13 +90,13 @@ class UserService:
     ) -> tuple[User, bool]:
         """`shop create-admin`: a new admin, or an existing user promoted (reactivated, new password)."""
         password_hash = await hash_password(password)
-        user = await users.get_by_email(session, email)
+        user = await repository.get_user_by_email(session, email)
         created = user is None
         if user is None:
             user = User(email=email, full_name=full_name, password_hash=password_hash)
         else:
             user.password_hash = password_hash
-            await refresh_tokens.revoke_all_of(session, user.id)
+            await repository.revoke_refresh_tokens_of(session, user.id)
         user.role = Role.admin
         user.is_active = True
         await _save(session, user)
@@ -126,4 +126,4 @@ def _cursor_id(cursor: str) -> uuid.UUID:
         ) from None
 
 
-user_service = UserService()
+users = UserService()
