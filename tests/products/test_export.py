@@ -99,7 +99,7 @@ async def test_export_import_export_gives_the_same_bytes(
     assert await export(resources, file_format) in (CSV_HEADER.encode() + b"\n", b"")
 
     file = CatalogFile.from_bytes(first, file_format)
-    report = await import_catalog(resources.database.sessionmaker, resources.cache, file.lines(), batch_size=2)
+    report = await import_catalog(resources.database.sessionmaker, file.lines(), batch_size=2)
     assert (report.total, report.applied, report.rejected) == (5, 5, [])
     assert await export(resources, file_format) == first
 

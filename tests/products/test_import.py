@@ -39,7 +39,7 @@ def row(sku: str, slug: str, **fields: Any) -> dict[str, Any]:
 
 
 async def run_import(resources: Resources, file: CatalogFile, batch_size: int = 500) -> ImportReport:
-    return await import_catalog(resources.database.sessionmaker, resources.cache, file.lines(), batch_size=batch_size)
+    return await import_catalog(resources.database.sessionmaker, file.lines(), batch_size=batch_size)
 
 
 async def products(resources: Resources) -> dict[str, Product]:
@@ -160,7 +160,6 @@ class TestCheckpoints:
         with pytest.raises(ConnectionResetError):
             await import_catalog(
                 resources.database.sessionmaker,
-                resources.cache,
                 file.lines(),
                 batch_size=2,
                 checkpoint=crash_in_the_second_batch,
@@ -173,9 +172,7 @@ class TestCheckpoints:
             recorded.append(batch)
 
         resumed = (line for line in file.lines() if line.line > first.last_line)
-        report = await import_catalog(
-            resources.database.sessionmaker, resources.cache, resumed, batch_size=2, checkpoint=keep
-        )
+        report = await import_catalog(resources.database.sessionmaker, resumed, batch_size=2, checkpoint=keep)
         assert (report.total, report.applied, report.rejected) == (3, 3, [])
         assert [(b.lines, b.last_line) for b in recorded] == [(2, 3), (2, 5), (1, 6)]
         assert set(await variants(resources)) == {"A-1", "C-1", "D-1", "E-1"}

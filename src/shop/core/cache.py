@@ -178,13 +178,6 @@ class Cache:
             self._failed("invalidate", exc)
             self._retire_everything_once_back()
 
-    def invalidate_after_commit(self, session: AsyncSession, *keys: CacheKey) -> None:
-        # Before the commit a concurrent reader could still load and re-cache the old row.
-        async def _invalidate() -> None:
-            await self.invalidate(*keys)
-
-        after_commit(session, _invalidate)
-
     @property
     def _recent_write_ms(self) -> int:
         return max(1, round(self.recent_write_seconds * 1000))
@@ -255,3 +248,22 @@ class Cache:
         self.breaker.trip()
         metrics.dependency_errors.labels("redis").inc()
         log.warning("cache.unavailable", operation=operation, error=type(exc).__name__)
+
+
+# Sessions whose factory puts the process's `Cache` under this key (core/resources.py) can have
+# the cache entries of what they change dropped once they commit, without a service being handed
+# the cache: the domain that writes owns its invalidation.
+CACHE_SESSION_INFO_KEY = "shop.cache"
+
+
+def invalidate_after_commit(session: AsyncSession, *keys: CacheKey) -> None:
+    """Drop `keys` from the process's cache once the session's transaction commits (not on a rollback)."""
+    cache: Cache | None = session.info.get(CACHE_SESSION_INFO_KEY)
+    if cache is None:
+        raise RuntimeError("This session holds no cache: open it from the process's resources (core/resources.py).")
+
+    # Before the commit a concurrent reader could still load and re-cache the old row.
+    async def _invalidate() -> None:
+        await cache.invalidate(*keys)
+
+    after_commit(session, _invalidate)

@@ -10,7 +10,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shop.core.cache import Cache
 from shop.core.config import Settings
 from shop.core.resources import Resources
 
@@ -44,16 +43,11 @@ async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def get_cache(request: Request) -> Cache:
-    return resources_of(request).cache
-
-
 async def get_settings_dep(request: Request) -> Settings:
     return resources_of(request).settings
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
-CacheDep = Annotated[Cache, Depends(get_cache)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ResourcesDep = Annotated[Resources, Depends(get_resources)]

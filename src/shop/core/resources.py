@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from celery import Celery
 
-from shop.core.cache import Cache, RedisClient, close_redis, create_redis
+from shop.core.cache import CACHE_SESSION_INFO_KEY, Cache, RedisClient, close_redis, create_redis
 from shop.core.config import Settings
 from shop.core.db import Database
 from shop.core.outbox import RELAY_SESSION_INFO_KEY, BackgroundRelay
@@ -33,8 +33,9 @@ async def open_resources(settings: Settings, celery: Celery | None = None) -> As
     celery = celery or create_celery(settings)
     publish = TaskPublisher(celery)
     relay = BackgroundRelay(database, publish)
-    database.sessionmaker.configure(info={RELAY_SESSION_INFO_KEY: relay})
     cache = Cache(redis, recent_write_seconds=settings.database_replica_max_lag_seconds)
+    # Every session of the process relays its events and invalidates its cache entries after commit.
+    database.sessionmaker.configure(info={RELAY_SESSION_INFO_KEY: relay, CACHE_SESSION_INFO_KEY: cache})
     try:
         yield Resources(settings, database, redis, cache, celery, publish)
     finally:

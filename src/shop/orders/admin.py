@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
-from shop.core.deps import CacheDep, SessionDep
+from shop.core.deps import SessionDep
 from shop.core.errors import NotFound, error_responses
 from shop.core.routing import shop_router
 from shop.core.schemas import Cursor, Page, PageSize, Rfc3339Datetime
@@ -49,16 +49,16 @@ async def get_order(order_id: uuid.UUID, session: SessionDep) -> schemas.Order:
 
 @router.post("/{order_id}/ship", dependencies=[IdempotencyKey], responses=error_responses(*MOVE_ERRORS))
 async def ship_order(
-    order_id: uuid.UUID, body: schemas.Shipment, actor: ActorDep, session: SessionDep, cache: CacheDep
+    order_id: uuid.UUID, body: schemas.Shipment, actor: ActorDep, session: SessionDep
 ) -> schemas.Order:
     """Mark a paid order shipped, with its tracking; the customer is emailed the tracking number."""
-    return await orders.ship(session, cache, order_id, body, actor)
+    return await orders.ship(session, order_id, body, actor)
 
 
 @router.post("/{order_id}/deliver", dependencies=[IdempotencyKey], responses=error_responses(*MOVE_ERRORS))
-async def deliver_order(order_id: uuid.UUID, actor: ActorDep, session: SessionDep, cache: CacheDep) -> schemas.Order:
+async def deliver_order(order_id: uuid.UUID, actor: ActorDep, session: SessionDep) -> schemas.Order:
     """Mark a shipped order delivered."""
-    return await orders.deliver(session, cache, order_id, actor)
+    return await orders.deliver(session, order_id, actor)
 
 
 @router.post(
@@ -67,10 +67,10 @@ async def deliver_order(order_id: uuid.UUID, actor: ActorDep, session: SessionDe
     responses=error_responses(*MOVE_ERRORS, PaymentProviderError),
 )
 async def refund_order(
-    order_id: uuid.UUID, actor: ActorDep, gateway: PaymentGatewayDep, session: SessionDep, cache: CacheDep
+    order_id: uuid.UUID, actor: ActorDep, gateway: PaymentGatewayDep, session: SessionDep
 ) -> schemas.Order:
     """Refund a paid order that has not shipped; its stock goes back."""
-    return await orders.refund(session, cache, gateway, order_id, actor)
+    return await orders.refund(session, gateway, order_id, actor)
 
 
 @router.post(
@@ -79,7 +79,7 @@ async def refund_order(
     responses=error_responses(*MOVE_ERRORS, PaymentInProgress, PaymentProviderError),
 )
 async def cancel_order(
-    order_id: uuid.UUID, actor: ActorDep, gateway: PaymentGatewayDep, session: SessionDep, cache: CacheDep
+    order_id: uuid.UUID, actor: ActorDep, gateway: PaymentGatewayDep, session: SessionDep
 ) -> schemas.Order:
     """Cancel an order awaiting payment (a paid one that has not shipped is refunded); its stock goes back."""
-    return await orders.cancel(session, cache, gateway, order_id, actor, owner=None)
+    return await orders.cancel(session, gateway, order_id, actor, owner=None)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Header, Request, Response
 
-from shop.core.deps import CacheDep, SessionDep, SettingsDep
+from shop.core.deps import SessionDep, SettingsDep
 from shop.core.errors import NotFound, RateLimited, error_responses
 from shop.core.idempotency import IdempotencyInProgress, IdempotencyKeyReused, InvalidIdempotencyKey
 from shop.core.routing import shop_router
@@ -77,10 +77,10 @@ async def clear_cart(user: CurrentUser, session: SessionDep) -> None:
     responses=error_responses(EmptyOrder, VariantUnavailable, InsufficientStock, RateLimited, *IDEMPOTENCY_ERRORS),
 )
 async def place_order(
-    data: schemas.OrderCreate, buyer: BuyerDep, session: SessionDep, cache: CacheDep, settings: SettingsDep
+    data: schemas.OrderCreate, buyer: BuyerDep, session: SessionDep, settings: SettingsDep
 ) -> schemas.Order:
     """Check out `items`, or the cart when `items` is left out: stock is reserved, the order awaits payment."""
-    return await checkout.place(session, cache, settings, buyer, data)
+    return await checkout.place(session, settings, buyer, data)
 
 
 @orders_router.get("")
@@ -115,10 +115,9 @@ async def pay_order(
     actor: ActorDep,
     gateway: PaymentGatewayDep,
     session: SessionDep,
-    cache: CacheDep,
 ) -> schemas.Order:
     """Pay for an order awaiting payment with a token from the payment provider."""
-    return await payments.pay(session, cache, gateway, order_id, user.id, body.payment_token, actor)
+    return await payments.pay(session, gateway, order_id, user.id, body.payment_token, actor)
 
 
 @orders_router.post(
@@ -134,10 +133,9 @@ async def cancel_order(
     actor: ActorDep,
     gateway: PaymentGatewayDep,
     session: SessionDep,
-    cache: CacheDep,
 ) -> schemas.Order:
     """Cancel an order awaiting payment; a paid order that has not shipped is refunded."""
-    return await orders.cancel(session, cache, gateway, order_id, actor, owner=user.id)
+    return await orders.cancel(session, gateway, order_id, actor, owner=user.id)
 
 
 # -- the payment provider ------------------------------------------------------------------------
@@ -148,7 +146,6 @@ async def payment_webhook(
     request: Request,
     gateway: PaymentGatewayDep,
     session: SessionDep,
-    cache: CacheDep,
     settings: SettingsDep,
     signature: Annotated[
         str | None,
@@ -162,4 +159,4 @@ async def payment_webhook(
 ) -> schemas.WebhookReceipt:
     """The payment provider's signed event (`payment.succeeded`, `payment.failed`); each event id counts once."""
     body = await request.body()
-    return await payments.handle_webhook(session, cache, gateway, settings, body, signature, time.time())
+    return await payments.handle_webhook(session, gateway, settings, body, signature, time.time())

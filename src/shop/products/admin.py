@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import File, Response, UploadFile
 
-from shop.core.deps import CacheDep, SessionDep, SettingsDep
+from shop.core.deps import SessionDep, SettingsDep
 from shop.core.errors import Conflict, NotFound, PayloadTooLarge, error_responses
 from shop.core.routing import shop_router
 from shop.core.security import PrincipalDep
@@ -26,17 +26,17 @@ router = shop_router(prefix="/admin", tags=["catalog admin"])
 
 
 @router.post("/categories", status_code=201, responses=error_responses(SlugTaken))
-async def create_category(data: schemas.CategoryCreate, session: SessionDep, cache: CacheDep) -> schemas.Category:
+async def create_category(data: schemas.CategoryCreate, session: SessionDep) -> schemas.Category:
     """Create a category (slug derived from the name when not given)."""
-    return await categories.create(session, cache, data)
+    return await categories.create(session, data)
 
 
 @router.patch("/categories/{category_id}", responses=error_responses(NotFound, SlugTaken))
 async def update_category(
-    category_id: uuid.UUID, data: schemas.CategoryUpdate, session: SessionDep, cache: CacheDep
+    category_id: uuid.UUID, data: schemas.CategoryUpdate, session: SessionDep
 ) -> schemas.Category:
     """Rename, re-slug or move a category (a move that would make a cycle is refused)."""
-    return await categories.update(session, cache, category_id, data)
+    return await categories.update(session, category_id, data)
 
 
 @router.delete(
@@ -45,17 +45,15 @@ async def update_category(
     response_class=Response,
     responses=error_responses(NotFound, CategoryNotEmpty),
 )
-async def delete_category(category_id: uuid.UUID, session: SessionDep, cache: CacheDep) -> None:
+async def delete_category(category_id: uuid.UUID, session: SessionDep) -> None:
     """Delete a category that has no sub-categories and no products."""
-    await categories.delete(session, cache, category_id)
+    await categories.delete(session, category_id)
 
 
 @router.post("/products", status_code=201, responses=error_responses(SkuTaken, SlugTaken))
-async def create_product(
-    data: schemas.ProductCreate, session: SessionDep, cache: CacheDep, settings: SettingsDep
-) -> schemas.Product:
+async def create_product(data: schemas.ProductCreate, session: SessionDep, settings: SettingsDep) -> schemas.Product:
     """Create a product, with its variants."""
-    return await catalog.create_product(session, cache, data, settings.currency)
+    return await catalog.create_product(session, data, settings.currency)
 
 
 @router.post(
@@ -78,32 +76,32 @@ async def import_products(
 
 @router.patch("/products/{product_id}", responses=error_responses(NotFound, SkuTaken, SlugTaken))
 async def update_product(
-    product_id: uuid.UUID, data: schemas.ProductUpdate, session: SessionDep, cache: CacheDep, settings: SettingsDep
+    product_id: uuid.UUID, data: schemas.ProductUpdate, session: SessionDep, settings: SettingsDep
 ) -> schemas.Product:
     """Change a product; `variants` are upserted by SKU."""
-    return await catalog.update_product(session, cache, product_id, data, settings.currency)
+    return await catalog.update_product(session, product_id, data, settings.currency)
 
 
 @router.delete("/products/{product_id}", status_code=204, response_class=Response, responses=error_responses(NotFound))
-async def archive_product(product_id: uuid.UUID, session: SessionDep, cache: CacheDep) -> None:
+async def archive_product(product_id: uuid.UUID, session: SessionDep) -> None:
     """Archive a product: hidden from the storefront, kept for past orders."""
-    await catalog.archive_product(session, cache, product_id)
+    await catalog.archive_product(session, product_id)
 
 
 @router.post("/products/{product_id}/variants", status_code=201, responses=error_responses(NotFound, SkuTaken))
 async def add_variant(
-    product_id: uuid.UUID, data: schemas.VariantCreate, session: SessionDep, cache: CacheDep, settings: SettingsDep
+    product_id: uuid.UUID, data: schemas.VariantCreate, session: SessionDep, settings: SettingsDep
 ) -> schemas.Variant:
     """Add a variant to a product."""
-    return await catalog.add_variant(session, cache, product_id, data, settings.currency)
+    return await catalog.add_variant(session, product_id, data, settings.currency)
 
 
 @router.patch("/variants/{variant_id}", responses=error_responses(NotFound))
 async def update_variant(
-    variant_id: uuid.UUID, data: schemas.VariantUpdate, session: SessionDep, cache: CacheDep, settings: SettingsDep
+    variant_id: uuid.UUID, data: schemas.VariantUpdate, session: SessionDep, settings: SettingsDep
 ) -> schemas.Variant:
     """Change a variant's price, name, attributes or availability."""
-    return await catalog.update_variant(session, cache, variant_id, data, settings.currency)
+    return await catalog.update_variant(session, variant_id, data, settings.currency)
 
 
 @router.post("/variants/{variant_id}/stock", responses=error_responses(NotFound, InsufficientStock, Conflict))
@@ -111,9 +109,8 @@ async def adjust_stock(
     variant_id: uuid.UUID,
     change: schemas.StockAdjustment,
     session: SessionDep,
-    cache: CacheDep,
     settings: SettingsDep,
     principal: PrincipalDep,
 ) -> schemas.Variant:
     """Add or remove stock (never below zero); every change is kept with its reason and author."""
-    return await catalog.adjust_stock(session, cache, variant_id, change, principal.user_id, settings.currency)
+    return await catalog.adjust_stock(session, variant_id, change, principal.user_id, settings.currency)

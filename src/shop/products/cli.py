@@ -68,7 +68,6 @@ async def _import(resources: "Resources", source: "CatalogFile", total: int) -> 
 
         return await import_catalog(
             resources.database.sessionmaker,
-            resources.cache,
             source.lines(),
             batch_size=resources.settings.import_batch_size,
             checkpoint=advance,
@@ -120,7 +119,7 @@ def seed_demo() -> None:
 async def seed_demo_catalog(resources: "Resources") -> None:
     from shop.products.demo import seed_demo as seed
 
-    report = await seed(resources.database.sessionmaker, resources.cache)
+    report = await seed(resources.database.sessionmaker)
     if report.rejected:  # the demo data is ours: a rejection is a bug, not bad input
         raise RuntimeError(f"demo line {report.rejected[0][0]} rejected: {report.rejected[0][1]}")
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shop.core.cache import Cache
 from shop.core.db import commit
 from shop.products import repository
 from shop.products.catalog_file import SourceLine
@@ -288,12 +287,12 @@ PITCHES = ("made to last", "light and comfortable", "designed in Lisbon", "our b
 PROMISES = ("Easy care.", "Responsibly sourced.", "Ships in two days.", "Free returns within 30 days.")
 
 
-async def seed_demo(sessions: async_sessionmaker[AsyncSession], cache: Cache) -> ImportReport:
+async def seed_demo(sessions: async_sessionmaker[AsyncSession]) -> ImportReport:
     """Create the demo categories that are missing, then upsert the demo products."""
     async with sessions() as session:
-        await _ensure_categories(session, cache)
+        await _ensure_categories(session)
         await commit(session)
-    return await import_catalog(sessions, cache, demo_lines())
+    return await import_catalog(sessions, demo_lines())
 
 
 async def catalog_is_empty(sessions: async_sessionmaker[AsyncSession]) -> bool:
@@ -301,12 +300,12 @@ async def catalog_is_empty(sessions: async_sessionmaker[AsyncSession]) -> bool:
         return not await session.scalar(select(func.count()).select_from(select(Product.id).limit(1).subquery()))
 
 
-async def _ensure_categories(session: AsyncSession, cache: Cache) -> None:
+async def _ensure_categories(session: AsyncSession) -> None:
     plan = category_plan()
     known = await repository.category_ids_by_slug(session, {slugify(name) for name, _ in plan})
     for name, parent in plan:
         slug = slugify(name)
         if slug not in known:
             parent_id = known[slugify(parent)] if parent else None
-            created = await categories.create(session, cache, CategoryCreate(name=name, slug=slug, parent_id=parent_id))
+            created = await categories.create(session, CategoryCreate(name=name, slug=slug, parent_id=parent_id))
             known[slug] = created.id

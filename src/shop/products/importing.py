@@ -26,7 +26,7 @@ import structlog
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shop.core.cache import Cache
+from shop.core.cache import invalidate_after_commit
 from shop.core.db import commit, new_id, rollback, violated_constraint
 from shop.products import repository
 from shop.products.catalog_file import CatalogRow, SourceLine, parse_row
@@ -69,7 +69,6 @@ Checkpoint = Callable[[AsyncSession, Batch], Awaitable[None]]
 
 async def import_catalog(
     sessions: async_sessionmaker[AsyncSession],
-    cache: Cache,
     lines: Iterable[SourceLine],
     *,
     actor_id: uuid.UUID | None = None,
@@ -79,7 +78,7 @@ async def import_catalog(
     """Apply every line that can be applied; the report lists the others with their reasons."""
     report = ImportReport()
     for batch in _batches(lines, batch_size):
-        rejected = await _run_batch(sessions, cache, batch, actor_id, checkpoint)
+        rejected = await _run_batch(sessions, batch, actor_id, checkpoint)
         report.total += len(batch)
         report.applied += len(batch) - len(rejected)
         report.rejected.extend(rejected)
@@ -100,7 +99,6 @@ def _batches(lines: Iterable[SourceLine], size: int) -> Iterator[list[SourceLine
 
 async def _run_batch(
     sessions: async_sessionmaker[AsyncSession],
-    cache: Cache,
     batch: list[SourceLine],
     actor_id: uuid.UUID | None,
     checkpoint: Checkpoint | None,
@@ -108,7 +106,7 @@ async def _run_batch(
     for attempt in range(1, BATCH_ATTEMPTS + 1):
         async with sessions() as session:
             try:
-                rejected = await _apply_batch(session, cache, batch, actor_id)
+                rejected = await _apply_batch(session, batch, actor_id)
                 if checkpoint is not None:
                     await checkpoint(session, Batch(len(batch), batch[-1].line, rejected))
                 await commit(session)
@@ -125,9 +123,7 @@ async def _run_batch(
     raise AssertionError("unreachable")
 
 
-async def _apply_batch(
-    session: AsyncSession, cache: Cache, batch: list[SourceLine], actor_id: uuid.UUID | None
-) -> list[Rejection]:
+async def _apply_batch(session: AsyncSession, batch: list[SourceLine], actor_id: uuid.UUID | None) -> list[Rejection]:
     rejected: list[Rejection] = []
     valid: list[tuple[int, CatalogRow]] = []
     for source in batch:
@@ -145,7 +141,7 @@ async def _apply_batch(
         refused = await _write_line_by_line(session, state, valid)
     await repository.refresh_products(session, state.touched.keys())
     keys = [key for product_id, slug in state.touched.items() for key in product_keys(product_id, slug)]
-    cache.invalidate_after_commit(session, *keys)
+    invalidate_after_commit(session, *keys)
     return sorted(rejected + refused)
 
 

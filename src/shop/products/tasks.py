@@ -16,7 +16,6 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop import events
-from shop.core.cache import Cache, close_redis, create_redis
 from shop.core.config import Settings
 from shop.core.db import Database
 from shop.core.jobs import JobError, JobRun, JobStatus, jobs, runs
@@ -76,16 +75,12 @@ async def run_import_job(database: Database, settings: Settings, run: JobRun) ->
             session, run, position=batch.last_line, done=batch.lines, failed=len(batch.rejected), errors=errors
         )
 
-    redis = create_redis(settings.require_redis_url(), settings)
-    try:
-        await import_catalog(
-            database.sessionmaker,
-            Cache(redis, recent_write_seconds=settings.database_replica_max_lag_seconds),
-            (line for line in source.lines() if line.line > run.checkpoint),
-            actor_id=run.created_by,
-            batch_size=settings.import_batch_size,
-            checkpoint=checkpoint,
-        )
-    finally:
-        await close_redis(redis)
+    # The process's sessions drop the cache entries of what each batch changed (core/resources.py).
+    await import_catalog(
+        database.sessionmaker,
+        (line for line in source.lines() if line.line > run.checkpoint),
+        actor_id=run.created_by,
+        batch_size=settings.import_batch_size,
+        checkpoint=checkpoint,
+    )
     return JobStatus.succeeded, None

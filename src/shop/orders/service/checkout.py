@@ -13,7 +13,6 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop import events
-from shop.core.cache import Cache
 from shop.core.config import Settings
 from shop.core.db import new_id
 from shop.core.errors import ShopError, UnprocessableEntity
@@ -38,10 +37,10 @@ class Buyer:
 
 class CheckoutService:
     async def place(
-        self, session: AsyncSession, cache: Cache, settings: Settings, buyer: Buyer, data: schemas.OrderCreate
+        self, session: AsyncSession, settings: Settings, buyer: Buyer, data: schemas.OrderCreate
     ) -> schemas.Order:
         try:
-            order = await self._place(session, cache, settings, buyer, data)
+            order = await self._place(session, settings, buyer, data)
         except ShopError as error:
             if error.status < 500:  # a refusal, not an outage
                 checkout_rejections.labels(error.code).inc()
@@ -50,7 +49,7 @@ class CheckoutService:
         return order
 
     async def _place(
-        self, session: AsyncSession, cache: Cache, settings: Settings, buyer: Buyer, data: schemas.OrderCreate
+        self, session: AsyncSession, settings: Settings, buyer: Buyer, data: schemas.OrderCreate
     ) -> schemas.Order:
         cart_id: uuid.UUID | None = None
         if data.items is not None:
@@ -64,7 +63,7 @@ class CheckoutService:
         now, sequence_number = await repository.now_and_number(session)
         order = _new_order(buyer, data.shipping_address, quantities, variants, settings, now, sequence_number)
         # The only locks of the checkout, taken last so they are held as briefly as possible.
-        await catalog.reserve_stock(session, cache, quantities, f"order {order.number}", order.id)
+        await catalog.reserve_stock(session, quantities, f"order {order.number}", order.id)
         session.add(order)
         events.publish(session, events.ORDER_PLACED, notice(order))
         if cart_id is not None:

@@ -13,7 +13,6 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop import events
-from shop.core.cache import Cache
 from shop.orders.errors import InvalidTransition
 from shop.orders.metrics import count_after_commit, revenue
 from shop.orders.models import Order, OrderStatusChange
@@ -66,7 +65,6 @@ def stock_to_return(order: Order, target: OrderStatus) -> list[StockChange]:
 
 async def apply_transition(
     session: AsyncSession,
-    cache: Cache,
     order: Order,
     target: OrderStatus,
     actor: Actor,
@@ -87,7 +85,7 @@ async def apply_transition(
     session.add(change)
     order.history.append(change)
     if return_stock and target in RETURNS_STOCK:
-        await catalog.release_stock(session, cache, stock_to_return(order, target))
+        await catalog.release_stock(session, stock_to_return(order, target))
     if target is OrderStatus.paid:
         count_after_commit(session, revenue, order.currency, order.total_amount)
     events.publish(session, _EVENT[target], notice(order))

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shop.core.cache import Cache
 from shop.core.schemas import Page, decode_cursor, encode_cursor, invalid_cursor
 from shop.orders import repository, schemas
 from shop.orders.errors import InvalidTransition, OrderNotFound, PaymentInProgress
@@ -48,7 +47,6 @@ class OrderService:
     async def cancel(
         self,
         session: AsyncSession,
-        cache: Cache,
         gateway: PaymentGateway,
         order_id: uuid.UUID,
         actor: Actor,
@@ -57,22 +55,22 @@ class OrderService:
         """Cancel an unpaid order; a paid one that has not shipped is refunded instead."""
         order = await self._locked(session, order_id, owner)
         if order.status is OrderStatus.paid:
-            return await self._refund(session, cache, gateway, order, actor)
+            return await self._refund(session, gateway, order, actor)
         check_transition(order, OrderStatus.cancelled)
         attempt = await repository.open_attempt(session, order.id)
         if attempt is not None:
             # Its money may be on the way: the order waits for the outcome.
             raise PaymentInProgress(math.ceil(await lease_left(session, attempt)))
-        await apply_transition(session, cache, order, OrderStatus.cancelled, actor, await repository.now(session))
+        await apply_transition(session, order, OrderStatus.cancelled, actor, await repository.now(session))
         return present_order(order)
 
     async def refund(
-        self, session: AsyncSession, cache: Cache, gateway: PaymentGateway, order_id: uuid.UUID, actor: Actor
+        self, session: AsyncSession, gateway: PaymentGateway, order_id: uuid.UUID, actor: Actor
     ) -> schemas.Order:
-        return await self._refund(session, cache, gateway, await self._locked(session, order_id, None), actor)
+        return await self._refund(session, gateway, await self._locked(session, order_id, None), actor)
 
     async def ship(
-        self, session: AsyncSession, cache: Cache, order_id: uuid.UUID, shipment: schemas.Shipment, actor: Actor
+        self, session: AsyncSession, order_id: uuid.UUID, shipment: schemas.Shipment, actor: Actor
     ) -> schemas.Order:
         order = await self._locked(session, order_id, None)
         check_transition(order, OrderStatus.shipped)
@@ -80,15 +78,15 @@ class OrderService:
             raise InvalidTransition("A refund of this order is in progress; it cannot ship.")
         order.carrier = shipment.carrier
         order.tracking_number = shipment.tracking_number
-        await apply_transition(session, cache, order, OrderStatus.shipped, actor, await repository.now(session))
+        await apply_transition(session, order, OrderStatus.shipped, actor, await repository.now(session))
         return present_order(order)
 
-    async def deliver(self, session: AsyncSession, cache: Cache, order_id: uuid.UUID, actor: Actor) -> schemas.Order:
+    async def deliver(self, session: AsyncSession, order_id: uuid.UUID, actor: Actor) -> schemas.Order:
         order = await self._locked(session, order_id, None)
-        await apply_transition(session, cache, order, OrderStatus.delivered, actor, await repository.now(session))
+        await apply_transition(session, order, OrderStatus.delivered, actor, await repository.now(session))
         return present_order(order)
 
-    async def expire_unpaid(self, session: AsyncSession, cache: Cache, older_than: timedelta, batch: int) -> int:
+    async def expire_unpaid(self, session: AsyncSession, older_than: timedelta, batch: int) -> int:
         """Cancel up to `batch` orders left unpaid longer than `older_than`; how many were cancelled.
 
         Orders another transaction holds (being paid right now) are skipped, not waited for. The
@@ -104,16 +102,16 @@ class OrderService:
         now = await repository.now(session)
         returned: list[StockChange] = []
         for order in unpaid:
-            await apply_transition(session, cache, order, OrderStatus.cancelled, Actor.system, now, return_stock=False)
+            await apply_transition(session, order, OrderStatus.cancelled, Actor.system, now, return_stock=False)
             returned.extend(stock_to_return(order, OrderStatus.cancelled))
-        await catalog.release_stock(session, cache, returned)
+        await catalog.release_stock(session, returned)
         return len(unpaid)
 
     async def _refund(
-        self, session: AsyncSession, cache: Cache, gateway: PaymentGateway, order: Order, actor: Actor
+        self, session: AsyncSession, gateway: PaymentGateway, order: Order, actor: Actor
     ) -> schemas.Order:
         check_transition(order, OrderStatus.refunded)
-        return present_order(await refund_order(session, cache, gateway, order, actor))
+        return present_order(await refund_order(session, gateway, order, actor))
 
     async def _locked(self, session: AsyncSession, order_id: uuid.UUID, owner: uuid.UUID | None) -> Order:
         order = await repository.get_order(session, order_id, user_id=owner, lock=True)

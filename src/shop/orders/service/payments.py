@@ -26,7 +26,6 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shop.core.cache import Cache
 from shop.core.config import Settings
 from shop.core.db import commit_intent, new_id, violated_constraint
 from shop.core.errors import UnprocessableEntity
@@ -62,7 +61,6 @@ class PaymentService:
     async def pay(
         self,
         session: AsyncSession,
-        cache: Cache,
         gateway: PaymentGateway,
         order_id: uuid.UUID,
         owner: uuid.UUID,
@@ -70,7 +68,7 @@ class PaymentService:
         actor: Actor,
     ) -> schemas.Order:
         """Charge the order's total; 402 when declined (the attempt is kept), 409 unless it awaits payment."""
-        settled = await self._settle_earlier_attempt(session, cache, gateway, order_id, owner)
+        settled = await self._settle_earlier_attempt(session, gateway, order_id, owner)
         if settled is not None:
             await commit_intent(session)  # the earlier attempt's outcome stands, whatever follows
             if settled.status is OrderStatus.paid:
@@ -83,7 +81,7 @@ class PaymentService:
             if exc.nothing_done:
                 await self._refused(session, attempt.id, exc.detail)
             raise  # else the money may have moved: the attempt is settled once its lease is over
-        order = await self.record(session, cache, gateway, attempt.id, result, actor)
+        order = await self.record(session, gateway, attempt.id, result, actor)
         if order.status is OrderStatus.paid:
             return present_order(order)  # by this charge, or by another one the provider reported
         if result.succeeded:
@@ -91,9 +89,7 @@ class PaymentService:
         log.info("orders.payment_declined", order_id=str(order_id), reason=result.reason)
         raise PaymentDeclined(result.reason or "The payment was declined.")
 
-    async def settle(
-        self, session: AsyncSession, cache: Cache, gateway: PaymentGateway, attempt_id: uuid.UUID
-    ) -> Order:
+    async def settle(self, session: AsyncSession, gateway: PaymentGateway, attempt_id: uuid.UUID) -> Order:
         """Ask the provider what became of an attempt whose lease is over, and record it."""
         attempt = await session.get(Payment, attempt_id)
         assert attempt is not None
@@ -101,12 +97,11 @@ class PaymentService:
         await commit_intent(session)  # nothing stays open while the provider is asked
         result = await gateway.find_charge(key)
         log.info("payments.attempt_settled", payment_id=str(attempt_id), found=result is not None)
-        return await self.record(session, cache, gateway, attempt_id, result, Actor.system)
+        return await self.record(session, gateway, attempt_id, result, Actor.system)
 
     async def record(
         self,
         session: AsyncSession,
-        cache: Cache,
         gateway: PaymentGateway,
         attempt_id: uuid.UUID,
         result: ChargeResult | None,
@@ -130,7 +125,7 @@ class PaymentService:
             ):
                 payment = _payment(order, attempt.provider, reference, PaymentStatus.succeeded, None)
                 session.add(payment)
-                await self._apply(session, cache, gateway, order, payment, actor)
+                await self._apply(session, gateway, order, payment, actor)
             return order
         attempt.settle_after = None
         if result is None:
@@ -139,20 +134,20 @@ class PaymentService:
             attempt.status, attempt.failure_reason = PaymentStatus.declined, result.reason
         else:
             attempt.status, attempt.reference = PaymentStatus.succeeded, result.reference
-            await self._apply(session, cache, gateway, order, attempt, actor)
+            await self._apply(session, gateway, order, attempt, actor)
         return order
 
     async def _apply(
-        self, session: AsyncSession, cache: Cache, gateway: PaymentGateway, order: Order, payment: Payment, actor: Actor
+        self, session: AsyncSession, gateway: PaymentGateway, order: Order, payment: Payment, actor: Actor
     ) -> None:
         """A charge that went through pays the order, or goes back when the order cannot take it."""
         if order.status is OrderStatus.pending_payment:
-            await apply_transition(session, cache, order, OrderStatus.paid, actor, await repository.now(session))
+            await apply_transition(session, order, OrderStatus.paid, actor, await repository.now(session))
         else:
-            await give_back(session, cache, gateway, order, payment)
+            await give_back(session, gateway, order, payment)
 
     async def _settle_earlier_attempt(
-        self, session: AsyncSession, cache: Cache, gateway: PaymentGateway, order_id: uuid.UUID, owner: uuid.UUID
+        self, session: AsyncSession, gateway: PaymentGateway, order_id: uuid.UUID, owner: uuid.UUID
     ) -> Order | None:
         order = await repository.get_order(session, order_id, user_id=owner)
         attempt = await repository.open_attempt(session, order_id) if order is not None else None
@@ -161,7 +156,7 @@ class PaymentService:
         remaining = await lease_left(session, attempt)
         if remaining > 0:
             raise PaymentInProgress(math.ceil(remaining))
-        return await self.settle(session, cache, gateway, attempt.id)
+        return await self.settle(session, gateway, attempt.id)
 
     async def _begin(
         self, session: AsyncSession, gateway: PaymentGateway, order_id: uuid.UUID, owner: uuid.UUID
@@ -199,7 +194,6 @@ class PaymentService:
     async def handle_webhook(
         self,
         session: AsyncSession,
-        cache: Cache,
         gateway: PaymentGateway,
         settings: Settings,
         body: bytes,
@@ -219,16 +213,14 @@ class PaymentService:
             return schemas.WebhookReceipt(duplicate=True)
         with structlog.contextvars.bound_contextvars(event_id=event.id, order_id=str(event.data.order_id)):
             if event.type == PAYMENT_SUCCEEDED:
-                await self._succeeded(session, cache, gateway, event.data)
+                await self._succeeded(session, gateway, event.data)
             elif event.type == PAYMENT_FAILED:
                 await self._failed(session, provider, event.data)
             else:
                 log.info("orders.webhook_ignored", type=event.type)
         return schemas.WebhookReceipt()
 
-    async def _succeeded(
-        self, session: AsyncSession, cache: Cache, gateway: PaymentGateway, data: schemas.WebhookData
-    ) -> None:
+    async def _succeeded(self, session: AsyncSession, gateway: PaymentGateway, data: schemas.WebhookData) -> None:
         provider = gateway.name
         order = await repository.get_order(session, data.order_id, lock=True)
         if order is None:
@@ -246,13 +238,13 @@ class PaymentService:
                 session.add(_payment(order, provider, data.reference, PaymentStatus.succeeded, None))
             else:
                 attempt.status, attempt.reference, attempt.settle_after = PaymentStatus.succeeded, data.reference, None
-            await apply_transition(session, cache, order, OrderStatus.paid, Actor.system, await repository.now(session))
+            await apply_transition(session, order, OrderStatus.paid, Actor.system, await repository.now(session))
         elif await repository.payment_by_reference(session, order.id, data.reference) is None:
             # Money for an order that cannot take it (cancelled after the payment timeout, or
             # paid twice): it goes back once this transaction has committed; the order stays.
             payment = _payment(order, provider, data.reference, PaymentStatus.succeeded, None)
             session.add(payment)
-            await give_back(session, cache, gateway, order, payment)
+            await give_back(session, gateway, order, payment)
             log.warning("orders.webhook_payment_refunded", status=order.status.value, reference=data.reference)
         # else: the provider confirms a payment already recorded.
 

@@ -14,7 +14,6 @@ from datetime import timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shop.core.cache import Cache
 from shop.core.db import unit_of_work
 from shop.core.resources import Resources
 from shop.orders import repository
@@ -52,7 +51,7 @@ async def reconcile(resources: Resources) -> Settled:
     return settled
 
 
-Settle = Callable[[AsyncSession, Cache, PaymentGateway, uuid.UUID], Awaitable[object]]
+Settle = Callable[[AsyncSession, PaymentGateway, uuid.UUID], Awaitable[object]]
 
 
 async def _settle_each(
@@ -66,7 +65,7 @@ async def _settle_each(
                 intent: Payment | Refund | None = await session.get(model, intent_id)
                 assert intent is not None
                 gateway = get_gateway(resources.settings, resources.redis, intent.provider)
-                await settle(session, resources.cache, gateway, intent_id)
+                await settle(session, gateway, intent_id)
             settled += 1
         except Exception as exc:
             # The provider failed again, or this intent cannot be settled here: it waits a while,

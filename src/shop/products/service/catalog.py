@@ -13,7 +13,7 @@ from dataclasses import replace
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shop.core.cache import Cache, CacheKey
+from shop.core.cache import CacheKey, invalidate_after_commit
 from shop.core.db import violated_constraint
 from shop.core.errors import UnprocessableEntity
 from shop.core.schemas import Money
@@ -115,7 +115,7 @@ class CatalogService:
     # -- products --------------------------------------------------------------------------
 
     async def create_product(
-        self, session: AsyncSession, cache: Cache, data: schemas.ProductCreate, currency: str
+        self, session: AsyncSession, data: schemas.ProductCreate, currency: str
     ) -> schemas.Product:
         await self._check_category(session, data.category_id)
         slug = data.slug or await free_slug(session, Product, data.name)
@@ -136,11 +136,11 @@ class CatalogService:
             session.add(self._new_variant(product.id, variant, currency))
         await flush(session)
         await repository.refresh_price_sort(session, product.id)
-        cache.invalidate_after_commit(session, *product_keys(product.id, slug))
+        invalidate_after_commit(session, *product_keys(product.id, slug))
         return await self.admin_view(session, product.id, currency)
 
     async def update_product(
-        self, session: AsyncSession, cache: Cache, product_id: uuid.UUID, data: schemas.ProductUpdate, currency: str
+        self, session: AsyncSession, product_id: uuid.UUID, data: schemas.ProductUpdate, currency: str
     ) -> schemas.Product:
         product = await repository.lock_product(session, product_id)
         if product is None or product.archived_at is not None:
@@ -165,16 +165,16 @@ class CatalogService:
         await flush(session)
         await repository.refresh_price_sort(session, product.id)
         await repository.touch_product(session, product.id)
-        cache.invalidate_after_commit(session, *product_keys(product.id, old_slug, product.slug))
+        invalidate_after_commit(session, *product_keys(product.id, old_slug, product.slug))
         return await self.admin_view(session, product.id, currency)
 
-    async def archive_product(self, session: AsyncSession, cache: Cache, product_id: uuid.UUID) -> None:
+    async def archive_product(self, session: AsyncSession, product_id: uuid.UUID) -> None:
         product = await repository.lock_product(session, product_id)
         if product is None:
             raise ProductNotFound()
         if product.archived_at is None:
             await repository.archive(session, product.id)
-        cache.invalidate_after_commit(session, *product_keys(product.id, product.slug))
+        invalidate_after_commit(session, *product_keys(product.id, product.slug))
 
     async def admin_view(self, session: AsyncSession, product_id: uuid.UUID, currency: str) -> schemas.Product:
         session.expire_all()  # re-read what this transaction wrote (price sort, timestamps)
@@ -186,7 +186,7 @@ class CatalogService:
     # -- variants and stock ------------------------------------------------------------------
 
     async def add_variant(
-        self, session: AsyncSession, cache: Cache, product_id: uuid.UUID, data: schemas.VariantCreate, currency: str
+        self, session: AsyncSession, product_id: uuid.UUID, data: schemas.VariantCreate, currency: str
     ) -> schemas.Variant:
         product = await repository.lock_product(session, product_id)
         if product is None or product.archived_at is not None:
@@ -197,11 +197,11 @@ class CatalogService:
         await flush(session)
         await repository.refresh_price_sort(session, product.id)
         await repository.touch_product(session, product.id)
-        cache.invalidate_after_commit(session, *product_keys(product.id, product.slug))
+        invalidate_after_commit(session, *product_keys(product.id, product.slug))
         return present_variant(variant, currency)
 
     async def update_variant(
-        self, session: AsyncSession, cache: Cache, variant_id: uuid.UUID, data: schemas.VariantUpdate, currency: str
+        self, session: AsyncSession, variant_id: uuid.UUID, data: schemas.VariantUpdate, currency: str
     ) -> schemas.Variant:
         variant = await repository.get_variant(session, variant_id, lock=True)
         if variant is None:
@@ -215,13 +215,12 @@ class CatalogService:
         if data.is_active is not None:
             variant.is_active = data.is_active
         await flush(session)
-        await self._variant_changed(session, cache, variant.product_id)
+        await self._variant_changed(session, variant.product_id)
         return present_variant(variant, currency)
 
     async def adjust_stock(
         self,
         session: AsyncSession,
-        cache: Cache,
         variant_id: uuid.UUID,
         change: schemas.StockAdjustment,
         actor_id: uuid.UUID | None,
@@ -241,16 +240,16 @@ class CatalogService:
         variant = await repository.get_variant(session, variant_id)
         assert variant is not None
         await session.refresh(variant)
-        await self._variant_changed(session, cache, variant.product_id)
+        await self._variant_changed(session, variant.product_id)
         return present_variant(variant, currency)
 
     # -- helpers -------------------------------------------------------------------------------
 
-    async def _variant_changed(self, session: AsyncSession, cache: Cache, product_id: uuid.UUID) -> None:
+    async def _variant_changed(self, session: AsyncSession, product_id: uuid.UUID) -> None:
         await repository.refresh_price_sort(session, product_id)
         await repository.touch_product(session, product_id)
         slug = await repository.product_slug(session, product_id)
-        cache.invalidate_after_commit(session, *product_keys(product_id, *([slug] if slug else [])))
+        invalidate_after_commit(session, *product_keys(product_id, *([slug] if slug else [])))
 
     def _new_variant(self, product_id: uuid.UUID, data: schemas.VariantCreate, currency: str) -> Variant:
         return Variant(
@@ -323,7 +322,6 @@ class CatalogService:
     async def reserve_stock(
         self,
         session: AsyncSession,
-        cache: Cache,
         lines: Mapping[uuid.UUID, int],
         reason: str,
         actor_id: uuid.UUID | None,
@@ -350,9 +348,9 @@ class CatalogService:
                 repository.record_movement(session, variant_id, -quantity, stock_after, reason, actor_id)
         if short:
             raise InsufficientStock("Not enough stock for every line; nothing was reserved.", errors=short)
-        await self._stock_changed(session, cache, list(lines))
+        await self._stock_changed(session, list(lines))
 
-    async def release_stock(self, session: AsyncSession, cache: Cache, changes: Sequence[schemas.StockChange]) -> None:
+    async def release_stock(self, session: AsyncSession, changes: Sequence[schemas.StockChange]) -> None:
         """Give units back (a cancelled or refunded order), locking variants in id order like `reserve_stock`."""
         for change in sorted(changes, key=lambda c: c.variant_id):
             stock_after = await repository.add_to_stock(session, change.variant_id, change.quantity)
@@ -360,13 +358,13 @@ class CatalogService:
                 repository.record_movement(
                     session, change.variant_id, change.quantity, stock_after, change.reason, change.actor_id
                 )
-        await self._stock_changed(session, cache, [change.variant_id for change in changes])
+        await self._stock_changed(session, [change.variant_id for change in changes])
 
-    async def _stock_changed(self, session: AsyncSession, cache: Cache, variant_ids: Sequence[uuid.UUID]) -> None:
+    async def _stock_changed(self, session: AsyncSession, variant_ids: Sequence[uuid.UUID]) -> None:
         # The product rows are not touched: locking them too would serialise checkouts of
         # different variants of one product. The cached views show stock, so they go.
         refs = await repository.product_refs(session, variant_ids)
-        cache.invalidate_after_commit(session, *(key for ref in refs for key in product_keys(*ref)))
+        invalidate_after_commit(session, *(key for ref in refs for key in product_keys(*ref)))
 
 
 def _amount(price: schemas.Price, currency: str, loc: tuple[str, ...]) -> int:

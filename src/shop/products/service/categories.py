@@ -4,7 +4,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shop.core.cache import Cache, CacheKey
+from shop.core.cache import CacheKey, invalidate_after_commit
 from shop.products import repository, schemas
 from shop.products.errors import CategoryNotEmpty, CategoryNotFound, InvalidReference, SlugTaken
 from shop.products.models import Category
@@ -19,7 +19,7 @@ class CategoryService:
         rows = await repository.list_categories(session)
         return schemas.CategoryList(items=[schemas.Category.model_validate(c) for c in rows]).model_dump_json().encode()
 
-    async def create(self, session: AsyncSession, cache: Cache, data: schemas.CategoryCreate) -> schemas.Category:
+    async def create(self, session: AsyncSession, data: schemas.CategoryCreate) -> schemas.Category:
         if data.parent_id is not None and await repository.get_category(session, data.parent_id) is None:
             raise _unknown_parent()
         if data.slug and await repository.slug_owner(session, Category, data.slug):
@@ -28,11 +28,11 @@ class CategoryService:
         category = Category(name=data.name, slug=slug, parent_id=data.parent_id)
         session.add(category)
         await flush(session)
-        cache.invalidate_after_commit(session, CATEGORIES_KEY)
+        invalidate_after_commit(session, CATEGORIES_KEY)
         return schemas.Category.model_validate(category)
 
     async def update(
-        self, session: AsyncSession, cache: Cache, category_id: uuid.UUID, data: schemas.CategoryUpdate
+        self, session: AsyncSession, category_id: uuid.UUID, data: schemas.CategoryUpdate
     ) -> schemas.Category:
         category = await repository.get_category(session, category_id)
         if category is None:
@@ -50,10 +50,10 @@ class CategoryService:
         # Products embed their category: the cached product views go stale too.
         products = await repository.products_in_category(session, category.id)
         keys = [key for product_id, slug in products for key in product_keys(product_id, slug)]
-        cache.invalidate_after_commit(session, CATEGORIES_KEY, *keys)
+        invalidate_after_commit(session, CATEGORIES_KEY, *keys)
         return schemas.Category.model_validate(category)
 
-    async def delete(self, session: AsyncSession, cache: Cache, category_id: uuid.UUID) -> None:
+    async def delete(self, session: AsyncSession, category_id: uuid.UUID) -> None:
         category = await repository.get_category(session, category_id)
         if category is None:
             raise CategoryNotFound()
@@ -61,7 +61,7 @@ class CategoryService:
             raise CategoryNotEmpty("The category still has sub-categories or products.")
         await session.delete(category)
         await flush(session)
-        cache.invalidate_after_commit(session, CATEGORIES_KEY)
+        invalidate_after_commit(session, CATEGORIES_KEY)
 
     async def _check_parent(self, session: AsyncSession, category_id: uuid.UUID, parent_id: uuid.UUID | None) -> None:
         if parent_id is None:
