@@ -64,11 +64,11 @@ class TestOrdersPlaced:
         data = OrderCreate(shipping_address=Address(**ADDRESS), items=[OrderItemCreate(variant_id=variant, quantity=1)])
         before = await scrape(client)
         async with resources.database.sessionmaker() as session:
-            await checkout.place(session, resources.settings, buyer, data)
+            await checkout.place(session, settings=resources.settings, buyer=buyer, data=data)
             await rollback(session)
         assert (await scrape(client))[PLACED] == before[PLACED]
         async with resources.database.sessionmaker() as session:
-            await checkout.place(session, resources.settings, buyer, data)
+            await checkout.place(session, settings=resources.settings, buyer=buyer, data=data)
             await commit(session)
         assert (await scrape(client))[PLACED] == before[PLACED] + 1
 

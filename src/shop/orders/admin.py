@@ -38,13 +38,13 @@ async def list_orders(
 ) -> Page[schemas.Order]:
     """Every order, newest first, filtered by status, customer and creation time."""
     where = OrderFilter(user_id=user_id, status=status, created_from=created_from, created_to=created_to)
-    return await orders.page(session, where, limit, cursor)
+    return await orders.page(session, where=where, limit=limit, cursor=cursor)
 
 
 @router.get("/{order_id}", responses=error_responses(NotFound))
 async def get_order(order_id: uuid.UUID, session: SessionDep) -> schemas.Order:
     """Any order."""
-    return await orders.get(session, order_id, owner=None)
+    return await orders.get(session, order_id=order_id, owner=None)
 
 
 @router.post("/{order_id}/ship", dependencies=[IdempotencyKey], responses=error_responses(*MOVE_ERRORS))
@@ -52,13 +52,13 @@ async def ship_order(
     order_id: uuid.UUID, body: schemas.Shipment, actor: ActorDep, session: SessionDep
 ) -> schemas.Order:
     """Mark a paid order shipped, with its tracking; the customer is emailed the tracking number."""
-    return await orders.ship(session, order_id, body, actor)
+    return await orders.ship(session, order_id=order_id, shipment=body, actor=actor)
 
 
 @router.post("/{order_id}/deliver", dependencies=[IdempotencyKey], responses=error_responses(*MOVE_ERRORS))
 async def deliver_order(order_id: uuid.UUID, actor: ActorDep, session: SessionDep) -> schemas.Order:
     """Mark a shipped order delivered."""
-    return await orders.deliver(session, order_id, actor)
+    return await orders.deliver(session, order_id=order_id, actor=actor)
 
 
 @router.post(
@@ -70,7 +70,7 @@ async def refund_order(
     order_id: uuid.UUID, actor: ActorDep, gateway: PaymentGatewayDep, session: SessionDep
 ) -> schemas.Order:
     """Refund a paid order that has not shipped; its stock goes back."""
-    return await orders.refund(session, gateway, order_id, actor)
+    return await orders.refund(session, gateway=gateway, order_id=order_id, actor=actor)
 
 
 @router.post(
@@ -82,4 +82,4 @@ async def cancel_order(
     order_id: uuid.UUID, actor: ActorDep, gateway: PaymentGatewayDep, session: SessionDep
 ) -> schemas.Order:
     """Cancel an order awaiting payment (a paid one that has not shipped is refunded); its stock goes back."""
-    return await orders.cancel(session, gateway, order_id, actor, owner=None)
+    return await orders.cancel(session, gateway=gateway, order_id=order_id, actor=actor, owner=None)

@@ -42,7 +42,7 @@ payments_router = shop_router(prefix="/payments", tags=["payments"])
 @cart_router.get("")
 async def get_cart(user: CurrentUser, session: SessionDep, settings: SettingsDep) -> schemas.Cart:
     """The caller's cart, each line with its current price and availability."""
-    return await cart.view(session, user.id, settings.currency)
+    return await cart.view(session, user_id=user.id, currency=settings.currency)
 
 
 @cart_router.put("/items/{variant_id}", responses=error_responses(VariantUnavailable))
@@ -50,7 +50,9 @@ async def put_cart_item(
     variant_id: uuid.UUID, body: schemas.CartItemUpdate, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> schemas.Cart:
     """Set the quantity (1..99) of a variant in the cart."""
-    return await cart.set_quantity(session, user.id, variant_id, body.quantity, settings.currency)
+    return await cart.set_quantity(
+        session, user_id=user.id, variant_id=variant_id, quantity=body.quantity, currency=settings.currency
+    )
 
 
 @cart_router.delete("/items/{variant_id}")
@@ -58,13 +60,13 @@ async def delete_cart_item(
     variant_id: uuid.UUID, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> schemas.Cart:
     """Remove a variant from the cart (a variant not in it leaves the cart unchanged)."""
-    return await cart.remove(session, user.id, variant_id, settings.currency)
+    return await cart.remove(session, user_id=user.id, variant_id=variant_id, currency=settings.currency)
 
 
 @cart_router.delete("", status_code=204, response_class=Response)
 async def clear_cart(user: CurrentUser, session: SessionDep) -> None:
     """Empty the cart."""
-    await cart.clear(session, user.id)
+    await cart.clear(session, user_id=user.id)
 
 
 # -- orders ------------------------------------------------------------------------------------
@@ -80,7 +82,7 @@ async def place_order(
     data: schemas.OrderCreate, buyer: BuyerDep, session: SessionDep, settings: SettingsDep
 ) -> schemas.Order:
     """Check out `items`, or the cart when `items` is left out: stock is reserved, the order awaits payment."""
-    return await checkout.place(session, settings, buyer, data)
+    return await checkout.place(session, settings=settings, buyer=buyer, data=data)
 
 
 @orders_router.get("")
@@ -92,13 +94,13 @@ async def list_orders(
     status: schemas.OrderStatus | None = None,
 ) -> Page[schemas.Order]:
     """The caller's orders, newest first."""
-    return await orders.page(session, OrderFilter(user_id=user.id, status=status), limit, cursor)
+    return await orders.page(session, where=OrderFilter(user_id=user.id, status=status), limit=limit, cursor=cursor)
 
 
 @orders_router.get("/{order_id}", responses=error_responses(NotFound))
 async def get_order(order_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> schemas.Order:
     """One of the caller's orders."""
-    return await orders.get(session, order_id, owner=user.id)
+    return await orders.get(session, order_id=order_id, owner=user.id)
 
 
 @orders_router.post(
@@ -117,7 +119,9 @@ async def pay_order(
     session: SessionDep,
 ) -> schemas.Order:
     """Pay for an order awaiting payment with a token from the payment provider."""
-    return await payments.pay(session, gateway, order_id, user.id, body.payment_token, actor)
+    return await payments.pay(
+        session, gateway=gateway, order_id=order_id, owner=user.id, token=body.payment_token, actor=actor
+    )
 
 
 @orders_router.post(
@@ -135,7 +139,7 @@ async def cancel_order(
     session: SessionDep,
 ) -> schemas.Order:
     """Cancel an order awaiting payment; a paid order that has not shipped is refunded."""
-    return await orders.cancel(session, gateway, order_id, actor, owner=user.id)
+    return await orders.cancel(session, gateway=gateway, order_id=order_id, actor=actor, owner=user.id)
 
 
 # -- the payment provider ------------------------------------------------------------------------
@@ -159,4 +163,6 @@ async def payment_webhook(
 ) -> schemas.WebhookReceipt:
     """The payment provider's signed event (`payment.succeeded`, `payment.failed`); each event id counts once."""
     body = await request.body()
-    return await payments.handle_webhook(session, gateway, settings, body, signature, time.time())
+    return await payments.handle_webhook(
+        session, gateway=gateway, settings=settings, body=body, signature=signature, now=time.time()
+    )

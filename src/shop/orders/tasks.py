@@ -30,7 +30,7 @@ async def expire_unpaid(resources: Resources) -> int:
     total = 0
     while True:
         async with unit_of_work(resources.database) as session:
-            cancelled = await orders.expire_unpaid(session, timeout, EXPIRY_BATCH_SIZE)
+            cancelled = await orders.expire_unpaid(session, older_than=timeout, batch=EXPIRY_BATCH_SIZE)
         total += cancelled
         if cancelled < EXPIRY_BATCH_SIZE:
             break

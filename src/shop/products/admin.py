@@ -28,7 +28,7 @@ router = shop_router(prefix="/admin", tags=["catalog admin"])
 @router.post("/categories", status_code=201, responses=error_responses(SlugTaken))
 async def create_category(data: schemas.CategoryCreate, session: SessionDep) -> schemas.Category:
     """Create a category (slug derived from the name when not given)."""
-    return await categories.create(session, data)
+    return await categories.create(session, data=data)
 
 
 @router.patch("/categories/{category_id}", responses=error_responses(NotFound, SlugTaken))
@@ -36,7 +36,7 @@ async def update_category(
     category_id: uuid.UUID, data: schemas.CategoryUpdate, session: SessionDep
 ) -> schemas.Category:
     """Rename, re-slug or move a category (a move that would make a cycle is refused)."""
-    return await categories.update(session, category_id, data)
+    return await categories.update(session, category_id=category_id, data=data)
 
 
 @router.delete(
@@ -47,13 +47,13 @@ async def update_category(
 )
 async def delete_category(category_id: uuid.UUID, session: SessionDep) -> None:
     """Delete a category that has no sub-categories and no products."""
-    await categories.delete(session, category_id)
+    await categories.delete(session, category_id=category_id)
 
 
 @router.post("/products", status_code=201, responses=error_responses(SkuTaken, SlugTaken))
 async def create_product(data: schemas.ProductCreate, session: SessionDep, settings: SettingsDep) -> schemas.Product:
     """Create a product, with its variants."""
-    return await catalog.create_product(session, data, settings.currency)
+    return await catalog.create_product(session, data=data, currency=settings.currency)
 
 
 @router.post(
@@ -79,13 +79,13 @@ async def update_product(
     product_id: uuid.UUID, data: schemas.ProductUpdate, session: SessionDep, settings: SettingsDep
 ) -> schemas.Product:
     """Change a product; `variants` are upserted by SKU."""
-    return await catalog.update_product(session, product_id, data, settings.currency)
+    return await catalog.update_product(session, product_id=product_id, data=data, currency=settings.currency)
 
 
 @router.delete("/products/{product_id}", status_code=204, response_class=Response, responses=error_responses(NotFound))
 async def archive_product(product_id: uuid.UUID, session: SessionDep) -> None:
     """Archive a product: hidden from the storefront, kept for past orders."""
-    await catalog.archive_product(session, product_id)
+    await catalog.archive_product(session, product_id=product_id)
 
 
 @router.post("/products/{product_id}/variants", status_code=201, responses=error_responses(NotFound, SkuTaken))
@@ -93,7 +93,7 @@ async def add_variant(
     product_id: uuid.UUID, data: schemas.VariantCreate, session: SessionDep, settings: SettingsDep
 ) -> schemas.Variant:
     """Add a variant to a product."""
-    return await catalog.add_variant(session, product_id, data, settings.currency)
+    return await catalog.add_variant(session, product_id=product_id, data=data, currency=settings.currency)
 
 
 @router.patch("/variants/{variant_id}", responses=error_responses(NotFound))
@@ -101,7 +101,7 @@ async def update_variant(
     variant_id: uuid.UUID, data: schemas.VariantUpdate, session: SessionDep, settings: SettingsDep
 ) -> schemas.Variant:
     """Change a variant's price, name, attributes or availability."""
-    return await catalog.update_variant(session, variant_id, data, settings.currency)
+    return await catalog.update_variant(session, variant_id=variant_id, data=data, currency=settings.currency)
 
 
 @router.post("/variants/{variant_id}/stock", responses=error_responses(NotFound, InsufficientStock, Conflict))
@@ -113,4 +113,6 @@ async def adjust_stock(
     principal: PrincipalDep,
 ) -> schemas.Variant:
     """Add or remove stock (never below zero); every change is kept with its reason and author."""
-    return await catalog.adjust_stock(session, variant_id, change, principal.user_id, settings.currency)
+    return await catalog.adjust_stock(
+        session, variant_id=variant_id, change=change, actor_id=principal.user_id, currency=settings.currency
+    )

@@ -307,5 +307,5 @@ async def _ensure_categories(session: AsyncSession) -> None:
         slug = slugify(name)
         if slug not in known:
             parent_id = known[slugify(parent)] if parent else None
-            created = await categories.create(session, CategoryCreate(name=name, slug=slug, parent_id=parent_id))
+            created = await categories.create(session, data=CategoryCreate(name=name, slug=slug, parent_id=parent_id))
             known[slug] = created.id

@@ -100,7 +100,9 @@ async def list_products(
         limit=limit,
         cursor=cursor,
     )
-    items, last_keys = await catalog.list_products(reads, query, settings.currency, category)
+    items, last_keys = await catalog.list_products(
+        reads, query=query, currency=settings.currency, category_slug=category
+    )
     return Page(items=items, next_cursor=next_cursor(query.sort, last_keys) if last_keys else None)
 
 
@@ -112,7 +114,7 @@ async def get_product_by_slug(slug: Annotated[str, Path(max_length=220)], reques
         request,
         CacheKey.of("product-slug", slug),
         PRODUCT_CACHE_SECONDS,
-        lambda session: catalog.product_json_by_slug(session, slug, currency),
+        lambda session: catalog.product_json_by_slug(session, slug=slug, currency=currency),
     )
     return _product(body, request)
 
@@ -125,7 +127,7 @@ async def get_product(product_id: uuid.UUID, request: Request) -> Response:
         request,
         CacheKey.of("product", product_id),
         PRODUCT_CACHE_SECONDS,
-        lambda session: catalog.product_json(session, product_id, currency),
+        lambda session: catalog.product_json(session, product_id=product_id, currency=currency),
     )
     return _product(body, request)
 

@@ -43,4 +43,4 @@ async def list_users(
 )
 async def update_user(user_id: uuid.UUID, body: schemas.AdminUserUpdate, admin: AdminUser, session: SessionDep) -> User:
     """Change a user's role or activation; deactivation ends their logins and access tokens at once."""
-    return await users.update_access(session, admin, user_id, body)
+    return await users.update_access(session, actor=admin, user_id=user_id, data=body)

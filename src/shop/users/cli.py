@@ -74,7 +74,7 @@ async def _make_admin(settings: Settings, email: str, password: str, full_name: 
     database = Database(settings)
     try:
         async with unit_of_work(database) as session:
-            _, created = await users.make_admin(session, email, password, full_name)
+            _, created = await users.make_admin(session, email=email, password=password, full_name=full_name)
     finally:
         await database.dispose()
     return created

@@ -37,7 +37,7 @@ async def get_current_user(
 ) -> User:
     if not token:
         raise Unauthorized("Authentication required.")
-    user = await auth.user_for_access_token(session, settings, token)
+    user = await auth.user_for_access_token(session, settings=settings, access_token=token)
     set_principal(request, Principal(user_id=user.id, role=user.role))
     bind_log_context(user_id=str(user.id))
     return user

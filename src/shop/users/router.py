@@ -39,7 +39,7 @@ me_router = shop_router(
 async def register(body: schemas.UserCreate, response: Response, session: SessionDep) -> User:
     """Create a customer account; a welcome email follows."""
     response.headers.update(NO_STORE)  # the answer holds the account, and the request no credentials
-    return await users.register(session, body)
+    return await users.register(session, data=body)
 
 
 @auth_router.post(
@@ -58,7 +58,9 @@ async def token(
     # Behind a proxy, `shop serve` (uvicorn --proxy-headers) puts the client's address here.
     address = request.client.host if request.client else None
     response.headers.update(NO_STORE)
-    return await auth.login(session, settings, limits, username=form.username, password=form.password, address=address)
+    return await auth.login(
+        session, settings=settings, limits=limits, username=form.username, password=form.password, address=address
+    )
 
 
 @auth_router.post("/refresh", responses=error_responses(InvalidToken, AccountDisabled))
@@ -67,13 +69,13 @@ async def refresh(
 ) -> schemas.TokenPair:
     """Trade a refresh token for a new pair; the old one stops working."""
     response.headers.update(NO_STORE)
-    return await auth.refresh(session, settings, body.refresh_token)
+    return await auth.refresh(session, settings=settings, raw_token=body.refresh_token)
 
 
 @auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses())
 async def logout(body: schemas.RefreshRequest, session: SessionDep) -> None:
     """End the login of this refresh token (no access token needed)."""
-    await auth.logout(session, body.refresh_token)
+    await auth.logout(session, raw_token=body.refresh_token)
 
 
 @auth_router.post(
@@ -91,7 +93,7 @@ async def request_password_reset(
 ) -> Response:
     """Email a one-time password-reset token; the answer is the same whether or not the account exists."""
     address = request.client.host if request.client else None
-    await auth.request_password_reset(session, settings, limits, body.email, address)
+    await auth.request_password_reset(session, settings=settings, limits=limits, email=body.email, address=address)
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
@@ -102,7 +104,9 @@ async def confirm_password_reset(
     body: schemas.PasswordResetConfirm, session: SessionDep, limits: AccountLimitsDep
 ) -> None:
     """Set a new password with a reset token; every login of the account ends."""
-    await auth.confirm_password_reset(session, limits, body.token, body.new_password.get_secret_value())
+    await auth.confirm_password_reset(
+        session, limits=limits, raw_token=body.token, new_password=body.new_password.get_secret_value()
+    )
 
 
 @me_router.get("/me", response_model=schemas.User)
@@ -114,4 +118,4 @@ async def read_me(user: CurrentUser) -> User:
 @me_router.patch("/me", response_model=schemas.User, responses=error_responses(InvalidCurrentPassword, EmailTaken))
 async def update_me(body: schemas.UserUpdate, user: CurrentUser, session: SessionDep) -> User:
     """Change the caller's name, email or password (the last two need `current_password`)."""
-    return await users.update_own(session, user, body)
+    return await users.update_own(session, user=user, data=body)

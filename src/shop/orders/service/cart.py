@@ -16,9 +16,9 @@ from shop.products.service import catalog
 
 
 class CartService:
-    async def view(self, session: AsyncSession, user_id: uuid.UUID, currency: str) -> schemas.Cart:
+    async def view(self, session: AsyncSession, *, user_id: uuid.UUID, currency: str) -> schemas.Cart:
         items = await repository.cart_items(session, user_id)
-        variants = await catalog.variants_for_sale(session, [variant_id for variant_id, _ in items])
+        variants = await catalog.variants_for_sale(session, variant_ids=[variant_id for variant_id, _ in items])
         lines = []
         for variant_id, quantity in items:
             variant = variants.get(variant_id)
@@ -42,10 +42,10 @@ class CartService:
         )
 
     async def set_quantity(
-        self, session: AsyncSession, user_id: uuid.UUID, variant_id: uuid.UUID, quantity: int, currency: str
+        self, session: AsyncSession, *, user_id: uuid.UUID, variant_id: uuid.UUID, quantity: int, currency: str
     ) -> schemas.Cart:
         """Put a variant in the cart with this quantity (replacing any quantity it had)."""
-        variant = (await catalog.variants_for_sale(session, [variant_id])).get(variant_id)
+        variant = (await catalog.variants_for_sale(session, variant_ids=[variant_id])).get(variant_id)
         if variant is None or not variant.for_sale:
             raise VariantUnavailable("This variant cannot be bought.", errors=[{"variant_id": str(variant_id)}])
         cart_id = await repository.lock_cart(session, user_id, create=True)
@@ -57,18 +57,18 @@ class CartService:
                 errors=[{"loc": ["path", "variant_id"], "msg": "The cart is full", "type": "too_long"}],
             )
         await repository.put_line(session, cart_id, variant_id, quantity)
-        return await self.view(session, user_id, currency)
+        return await self.view(session, user_id=user_id, currency=currency)
 
     async def remove(
-        self, session: AsyncSession, user_id: uuid.UUID, variant_id: uuid.UUID, currency: str
+        self, session: AsyncSession, *, user_id: uuid.UUID, variant_id: uuid.UUID, currency: str
     ) -> schemas.Cart:
         """Remove a line; a variant not in the cart leaves it unchanged."""
         cart_id = await repository.lock_cart(session, user_id, create=False)
         if cart_id is not None:
             await repository.delete_lines(session, cart_id, variant_id)
-        return await self.view(session, user_id, currency)
+        return await self.view(session, user_id=user_id, currency=currency)
 
-    async def clear(self, session: AsyncSession, user_id: uuid.UUID) -> None:
+    async def clear(self, session: AsyncSession, *, user_id: uuid.UUID) -> None:
         cart_id = await repository.lock_cart(session, user_id, create=False)
         if cart_id is not None:
             await repository.delete_lines(session, cart_id)

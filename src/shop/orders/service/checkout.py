@@ -37,7 +37,7 @@ class Buyer:
 
 class CheckoutService:
     async def place(
-        self, session: AsyncSession, settings: Settings, buyer: Buyer, data: schemas.OrderCreate
+        self, session: AsyncSession, *, settings: Settings, buyer: Buyer, data: schemas.OrderCreate
     ) -> schemas.Order:
         try:
             order = await self._place(session, settings, buyer, data)
@@ -63,7 +63,7 @@ class CheckoutService:
         now, sequence_number = await repository.now_and_number(session)
         order = _new_order(buyer, data.shipping_address, quantities, variants, settings, now, sequence_number)
         # The only locks of the checkout, taken last so they are held as briefly as possible.
-        await catalog.reserve_stock(session, quantities, f"order {order.number}", order.id)
+        await catalog.reserve_stock(session, lines=quantities, reason=f"order {order.number}", actor_id=order.id)
         session.add(order)
         events.publish(session, events.ORDER_PLACED, notice(order))
         if cart_id is not None:
@@ -88,7 +88,7 @@ class CheckoutService:
     async def _for_sale(
         self, session: AsyncSession, quantities: Mapping[uuid.UUID, int]
     ) -> dict[uuid.UUID, SaleVariant]:
-        variants = await catalog.variants_for_sale(session, list(quantities))
+        variants = await catalog.variants_for_sale(session, variant_ids=list(quantities))
         unavailable = [v for v in quantities if v not in variants or not variants[v].for_sale]
         if unavailable:
             raise VariantUnavailable(

@@ -65,11 +65,11 @@ def stock_to_return(order: Order, target: OrderStatus) -> list[StockChange]:
 
 async def apply_transition(
     session: AsyncSession,
+    *,
     order: Order,
     target: OrderStatus,
     actor: Actor,
     now: datetime,
-    *,
     return_stock: bool = True,
 ) -> None:
     """Move a locked order (lines and history loaded) to `target`, or raise 409.
@@ -85,7 +85,7 @@ async def apply_transition(
     session.add(change)
     order.history.append(change)
     if return_stock and target in RETURNS_STOCK:
-        await catalog.release_stock(session, stock_to_return(order, target))
+        await catalog.release_stock(session, changes=stock_to_return(order, target))
     if target is OrderStatus.paid:
         count_after_commit(session, revenue, order.currency, order.total_amount)
     events.publish(session, _EVENT[target], notice(order))

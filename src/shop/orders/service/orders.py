@@ -24,7 +24,7 @@ from shop.products.service import catalog
 class OrderService:
     # -- reads -------------------------------------------------------------------------------
 
-    async def get(self, session: AsyncSession, order_id: uuid.UUID, owner: uuid.UUID | None) -> schemas.Order:
+    async def get(self, session: AsyncSession, *, order_id: uuid.UUID, owner: uuid.UUID | None) -> schemas.Order:
         """One order; with `owner`, only that customer's (another's is 404 like a missing one)."""
         order = await repository.get_order(session, order_id, user_id=owner)
         if order is None:
@@ -32,7 +32,7 @@ class OrderService:
         return present_order(order)
 
     async def page(
-        self, session: AsyncSession, where: OrderFilter, limit: int, cursor: str | None
+        self, session: AsyncSession, *, where: OrderFilter, limit: int, cursor: str | None
     ) -> Page[schemas.Order]:
         """Newest first, keyset-paginated on (created_at, id)."""
         after = _decode(cursor) if cursor else None
@@ -47,6 +47,7 @@ class OrderService:
     async def cancel(
         self,
         session: AsyncSession,
+        *,
         gateway: PaymentGateway,
         order_id: uuid.UUID,
         actor: Actor,
@@ -60,17 +61,19 @@ class OrderService:
         attempt = await repository.open_attempt(session, order.id)
         if attempt is not None:
             # Its money may be on the way: the order waits for the outcome.
-            raise PaymentInProgress(math.ceil(await lease_left(session, attempt)))
-        await apply_transition(session, order, OrderStatus.cancelled, actor, await repository.now(session))
+            raise PaymentInProgress(math.ceil(await lease_left(session, attempt=attempt)))
+        await apply_transition(
+            session, order=order, target=OrderStatus.cancelled, actor=actor, now=await repository.now(session)
+        )
         return present_order(order)
 
     async def refund(
-        self, session: AsyncSession, gateway: PaymentGateway, order_id: uuid.UUID, actor: Actor
+        self, session: AsyncSession, *, gateway: PaymentGateway, order_id: uuid.UUID, actor: Actor
     ) -> schemas.Order:
         return await self._refund(session, gateway, await self._locked(session, order_id, None), actor)
 
     async def ship(
-        self, session: AsyncSession, order_id: uuid.UUID, shipment: schemas.Shipment, actor: Actor
+        self, session: AsyncSession, *, order_id: uuid.UUID, shipment: schemas.Shipment, actor: Actor
     ) -> schemas.Order:
         order = await self._locked(session, order_id, None)
         check_transition(order, OrderStatus.shipped)
@@ -78,15 +81,19 @@ class OrderService:
             raise InvalidTransition("A refund of this order is in progress; it cannot ship.")
         order.carrier = shipment.carrier
         order.tracking_number = shipment.tracking_number
-        await apply_transition(session, order, OrderStatus.shipped, actor, await repository.now(session))
+        await apply_transition(
+            session, order=order, target=OrderStatus.shipped, actor=actor, now=await repository.now(session)
+        )
         return present_order(order)
 
-    async def deliver(self, session: AsyncSession, order_id: uuid.UUID, actor: Actor) -> schemas.Order:
+    async def deliver(self, session: AsyncSession, *, order_id: uuid.UUID, actor: Actor) -> schemas.Order:
         order = await self._locked(session, order_id, None)
-        await apply_transition(session, order, OrderStatus.delivered, actor, await repository.now(session))
+        await apply_transition(
+            session, order=order, target=OrderStatus.delivered, actor=actor, now=await repository.now(session)
+        )
         return present_order(order)
 
-    async def expire_unpaid(self, session: AsyncSession, older_than: timedelta, batch: int) -> int:
+    async def expire_unpaid(self, session: AsyncSession, *, older_than: timedelta, batch: int) -> int:
         """Cancel up to `batch` orders left unpaid longer than `older_than`; how many were cancelled.
 
         Orders another transaction holds (being paid right now) are skipped, not waited for. The
@@ -102,16 +109,18 @@ class OrderService:
         now = await repository.now(session)
         returned: list[StockChange] = []
         for order in unpaid:
-            await apply_transition(session, order, OrderStatus.cancelled, Actor.system, now, return_stock=False)
+            await apply_transition(
+                session, order=order, target=OrderStatus.cancelled, actor=Actor.system, now=now, return_stock=False
+            )
             returned.extend(stock_to_return(order, OrderStatus.cancelled))
-        await catalog.release_stock(session, returned)
+        await catalog.release_stock(session, changes=returned)
         return len(unpaid)
 
     async def _refund(
         self, session: AsyncSession, gateway: PaymentGateway, order: Order, actor: Actor
     ) -> schemas.Order:
         check_transition(order, OrderStatus.refunded)
-        return present_order(await refund_order(session, gateway, order, actor))
+        return present_order(await refund_order(session, gateway=gateway, order=order, actor=actor))
 
     async def _locked(self, session: AsyncSession, order_id: uuid.UUID, owner: uuid.UUID | None) -> Order:
         order = await repository.get_order(session, order_id, user_id=owner, lock=True)

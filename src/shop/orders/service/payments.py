@@ -61,6 +61,7 @@ class PaymentService:
     async def pay(
         self,
         session: AsyncSession,
+        *,
         gateway: PaymentGateway,
         order_id: uuid.UUID,
         owner: uuid.UUID,
@@ -81,7 +82,7 @@ class PaymentService:
             if exc.nothing_done:
                 await self._refused(session, attempt.id, exc.detail)
             raise  # else the money may have moved: the attempt is settled once its lease is over
-        order = await self.record(session, gateway, attempt.id, result, actor)
+        order = await self.record(session, gateway=gateway, attempt_id=attempt.id, result=result, actor=actor)
         if order.status is OrderStatus.paid:
             return present_order(order)  # by this charge, or by another one the provider reported
         if result.succeeded:
@@ -89,7 +90,7 @@ class PaymentService:
         log.info("orders.payment_declined", order_id=str(order_id), reason=result.reason)
         raise PaymentDeclined(result.reason or "The payment was declined.")
 
-    async def settle(self, session: AsyncSession, gateway: PaymentGateway, attempt_id: uuid.UUID) -> Order:
+    async def settle(self, session: AsyncSession, *, gateway: PaymentGateway, attempt_id: uuid.UUID) -> Order:
         """Ask the provider what became of an attempt whose lease is over, and record it."""
         attempt = await session.get(Payment, attempt_id)
         assert attempt is not None
@@ -97,11 +98,12 @@ class PaymentService:
         await commit_intent(session)  # nothing stays open while the provider is asked
         result = await gateway.find_charge(key)
         log.info("payments.attempt_settled", payment_id=str(attempt_id), found=result is not None)
-        return await self.record(session, gateway, attempt_id, result, Actor.system)
+        return await self.record(session, gateway=gateway, attempt_id=attempt_id, result=result, actor=Actor.system)
 
     async def record(
         self,
         session: AsyncSession,
+        *,
         gateway: PaymentGateway,
         attempt_id: uuid.UUID,
         result: ChargeResult | None,
@@ -142,9 +144,11 @@ class PaymentService:
     ) -> None:
         """A charge that went through pays the order, or goes back when the order cannot take it."""
         if order.status is OrderStatus.pending_payment:
-            await apply_transition(session, order, OrderStatus.paid, actor, await repository.now(session))
+            await apply_transition(
+                session, order=order, target=OrderStatus.paid, actor=actor, now=await repository.now(session)
+            )
         else:
-            await give_back(session, gateway, order, payment)
+            await give_back(session, gateway=gateway, order=order, payment=payment)
 
     async def _settle_earlier_attempt(
         self, session: AsyncSession, gateway: PaymentGateway, order_id: uuid.UUID, owner: uuid.UUID
@@ -153,10 +157,10 @@ class PaymentService:
         attempt = await repository.open_attempt(session, order_id) if order is not None else None
         if attempt is None:
             return None
-        remaining = await lease_left(session, attempt)
+        remaining = await lease_left(session, attempt=attempt)
         if remaining > 0:
             raise PaymentInProgress(math.ceil(remaining))
-        return await self.settle(session, gateway, attempt.id)
+        return await self.settle(session, gateway=gateway, attempt_id=attempt.id)
 
     async def _begin(
         self, session: AsyncSession, gateway: PaymentGateway, order_id: uuid.UUID, owner: uuid.UUID
@@ -194,6 +198,7 @@ class PaymentService:
     async def handle_webhook(
         self,
         session: AsyncSession,
+        *,
         gateway: PaymentGateway,
         settings: Settings,
         body: bytes,
@@ -238,13 +243,15 @@ class PaymentService:
                 session.add(_payment(order, provider, data.reference, PaymentStatus.succeeded, None))
             else:
                 attempt.status, attempt.reference, attempt.settle_after = PaymentStatus.succeeded, data.reference, None
-            await apply_transition(session, order, OrderStatus.paid, Actor.system, await repository.now(session))
+            await apply_transition(
+                session, order=order, target=OrderStatus.paid, actor=Actor.system, now=await repository.now(session)
+            )
         elif await repository.payment_by_reference(session, order.id, data.reference) is None:
             # Money for an order that cannot take it (cancelled after the payment timeout, or
             # paid twice): it goes back once this transaction has committed; the order stays.
             payment = _payment(order, provider, data.reference, PaymentStatus.succeeded, None)
             session.add(payment)
-            await give_back(session, gateway, order, payment)
+            await give_back(session, gateway=gateway, order=order, payment=payment)
             log.warning("orders.webhook_payment_refunded", status=order.status.value, reference=data.reference)
         # else: the provider confirms a payment already recorded.
 
@@ -256,7 +263,7 @@ class PaymentService:
         session.add(_payment(order, provider, data.reference, PaymentStatus.failed, "reported by the provider"))
 
 
-async def lease_left(session: AsyncSession, attempt: Payment) -> float:
+async def lease_left(session: AsyncSession, *, attempt: Payment) -> float:
     """Seconds until an attempt may be settled by someone else than the request that made it."""
     if attempt.settle_after is None:
         return 0.0

@@ -43,8 +43,12 @@ async def reconcile(resources: Resources) -> Settled:
     async with unit_of_work(resources.database) as session:
         attempts = await repository.attempts_to_settle(session, BATCH_SIZE)
         pending_refunds = await repository.refunds_to_settle(session, BATCH_SIZE)
-    charges, failed_charges = await _settle_each(resources, Payment, attempts, payments.settle)
-    refunded, failed_refunds = await _settle_each(resources, Refund, pending_refunds, refunds.execute)
+    charges, failed_charges = await _settle_each(
+        resources, Payment, attempts, lambda s, g, i: payments.settle(s, gateway=g, attempt_id=i)
+    )
+    refunded, failed_refunds = await _settle_each(
+        resources, Refund, pending_refunds, lambda s, g, i: refunds.execute(s, gateway=g, refund_id=i)
+    )
     settled = Settled(charges=charges, refunds=refunded, failures=failed_charges + failed_refunds)
     if settled:
         log.info("payments.reconciled", charges=settled.charges, refunds=settled.refunds, failures=settled.failures)

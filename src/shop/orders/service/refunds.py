@@ -27,20 +27,22 @@ from shop.orders.service.lifecycle import apply_transition
 log = structlog.get_logger()
 
 
-async def refund_order(session: AsyncSession, gateway: PaymentGateway, order: Order, actor: Actor) -> Order:
+async def refund_order(session: AsyncSession, *, gateway: PaymentGateway, order: Order, actor: Actor) -> Order:
     """Give a paid order's payment back and move it to `refunded` (the order locked, its move checked)."""
     payment = await repository.captured_payment(session, order.id)
     if payment is None or payment.reference is None:
         log.warning("orders.refund_without_payment", order_id=str(order.id))
-        await apply_transition(session, order, OrderStatus.refunded, actor, await repository.now(session))
+        await apply_transition(
+            session, order=order, target=OrderStatus.refunded, actor=actor, now=await repository.now(session)
+        )
         return order
     refund = await _intent(session, gateway, order, payment, refunds_order=True, actor=actor)
     await commit_intent(session)
-    await execute(session, gateway, refund.id)
+    await execute(session, gateway=gateway, refund_id=refund.id)
     return order  # reloaded under its lock by the outcome's transaction
 
 
-async def give_back(session: AsyncSession, gateway: PaymentGateway, order: Order, payment: Payment) -> None:
+async def give_back(session: AsyncSession, *, gateway: PaymentGateway, order: Order, payment: Payment) -> None:
     """Money arrived for an order that cannot take it: refund it once this transaction has
     committed (the reconciliation retries should that fail); the order is left as it is."""
     refund = await _intent(session, gateway, order, payment, refunds_order=False, actor=Actor.system)
@@ -49,14 +51,14 @@ async def give_back(session: AsyncSession, gateway: PaymentGateway, order: Order
     async def refund_after_commit() -> None:
         try:
             async with unit_of_work_beside(session) as own:
-                await execute(own, gateway, refund_id)
+                await execute(own, gateway=gateway, refund_id=refund_id)
         except PaymentProviderError:
             pass  # noted on the refund by `execute`; the reconciliation asks again
 
     after_commit(session, refund_after_commit)
 
 
-async def execute(session: AsyncSession, gateway: PaymentGateway, refund_id: uuid.UUID) -> None:
+async def execute(session: AsyncSession, *, gateway: PaymentGateway, refund_id: uuid.UUID) -> None:
     """Ask the provider for a committed refund and record the outcome in `session`'s transaction."""
     refund = await session.get(Refund, refund_id)
     payment = await session.get(Payment, refund.payment_id) if refund is not None else None
@@ -125,5 +127,5 @@ async def _record(session: AsyncSession, refund: Refund, reference: str) -> None
     payment.status = PaymentStatus.refunded
     if locked.refunds_order and order.status is OrderStatus.paid:
         now = await repository.now(session)
-        await apply_transition(session, order, OrderStatus.refunded, locked.actor_role, now)
+        await apply_transition(session, order=order, target=OrderStatus.refunded, actor=locked.actor_role, now=now)
     log.info("payments.refunded", refund_id=str(locked.id), order_id=str(order.id), reference=reference)

@@ -38,7 +38,7 @@ def slugify(text: str) -> str:
     return _SLUG_BAD_CHARS.sub("-", ascii_text.lower()).strip("-")[:100] or "item"
 
 
-async def free_slug(session: AsyncSession, model: type[Product] | type[Category], name: str) -> str:
+async def free_slug(session: AsyncSession, *, model: type[Product] | type[Category], name: str) -> str:
     """A slug derived from `name`, with `-2`, `-3`, … when taken."""
     base = slugify(name)
     taken = await repository.taken_slugs(session, model, base)
@@ -93,16 +93,16 @@ def present_variant(variant: Variant, currency: str) -> schemas.Variant:
 class CatalogService:
     # -- storefront reads -------------------------------------------------------------------
 
-    async def product_json(self, session: AsyncSession, product_id: uuid.UUID, currency: str) -> bytes | None:
+    async def product_json(self, session: AsyncSession, *, product_id: uuid.UUID, currency: str) -> bytes | None:
         product = await repository.get_product(session, product_id, storefront=True)
         return present(product, currency, storefront=True).model_dump_json().encode() if product else None
 
-    async def product_json_by_slug(self, session: AsyncSession, slug: str, currency: str) -> bytes | None:
+    async def product_json_by_slug(self, session: AsyncSession, *, slug: str, currency: str) -> bytes | None:
         product = await repository.get_product_by_slug(session, slug)
         return present(product, currency, storefront=True).model_dump_json().encode() if product else None
 
     async def list_products(
-        self, session: AsyncSession, query: ListingQuery, currency: str, category_slug: str | None
+        self, session: AsyncSession, *, query: ListingQuery, currency: str, category_slug: str | None
     ) -> tuple[list[schemas.Product], list[object] | None]:
         """A page of products, and the sort keys of its last one when another page follows."""
         if category_slug is not None:
@@ -115,10 +115,10 @@ class CatalogService:
     # -- products --------------------------------------------------------------------------
 
     async def create_product(
-        self, session: AsyncSession, data: schemas.ProductCreate, currency: str
+        self, session: AsyncSession, *, data: schemas.ProductCreate, currency: str
     ) -> schemas.Product:
         await self._check_category(session, data.category_id)
-        slug = data.slug or await free_slug(session, Product, data.name)
+        slug = data.slug or await free_slug(session, model=Product, name=data.name)
         if data.slug and await repository.slug_owner(session, Product, data.slug):
             raise SlugTaken(f"The slug {data.slug!r} is taken.")
         await self._check_skus(session, [v.sku for v in data.variants], owner=None)
@@ -137,10 +137,10 @@ class CatalogService:
         await flush(session)
         await repository.refresh_price_sort(session, product.id)
         invalidate_after_commit(session, *product_keys(product.id, slug))
-        return await self.admin_view(session, product.id, currency)
+        return await self.admin_view(session, product_id=product.id, currency=currency)
 
     async def update_product(
-        self, session: AsyncSession, product_id: uuid.UUID, data: schemas.ProductUpdate, currency: str
+        self, session: AsyncSession, *, product_id: uuid.UUID, data: schemas.ProductUpdate, currency: str
     ) -> schemas.Product:
         product = await repository.lock_product(session, product_id)
         if product is None or product.archived_at is not None:
@@ -166,9 +166,9 @@ class CatalogService:
         await repository.refresh_price_sort(session, product.id)
         await repository.touch_product(session, product.id)
         invalidate_after_commit(session, *product_keys(product.id, old_slug, product.slug))
-        return await self.admin_view(session, product.id, currency)
+        return await self.admin_view(session, product_id=product.id, currency=currency)
 
-    async def archive_product(self, session: AsyncSession, product_id: uuid.UUID) -> None:
+    async def archive_product(self, session: AsyncSession, *, product_id: uuid.UUID) -> None:
         product = await repository.lock_product(session, product_id)
         if product is None:
             raise ProductNotFound()
@@ -176,7 +176,7 @@ class CatalogService:
             await repository.archive(session, product.id)
         invalidate_after_commit(session, *product_keys(product.id, product.slug))
 
-    async def admin_view(self, session: AsyncSession, product_id: uuid.UUID, currency: str) -> schemas.Product:
+    async def admin_view(self, session: AsyncSession, *, product_id: uuid.UUID, currency: str) -> schemas.Product:
         session.expire_all()  # re-read what this transaction wrote (price sort, timestamps)
         product = await repository.get_product(session, product_id, storefront=False)
         if product is None:
@@ -186,7 +186,7 @@ class CatalogService:
     # -- variants and stock ------------------------------------------------------------------
 
     async def add_variant(
-        self, session: AsyncSession, product_id: uuid.UUID, data: schemas.VariantCreate, currency: str
+        self, session: AsyncSession, *, product_id: uuid.UUID, data: schemas.VariantCreate, currency: str
     ) -> schemas.Variant:
         product = await repository.lock_product(session, product_id)
         if product is None or product.archived_at is not None:
@@ -201,7 +201,7 @@ class CatalogService:
         return present_variant(variant, currency)
 
     async def update_variant(
-        self, session: AsyncSession, variant_id: uuid.UUID, data: schemas.VariantUpdate, currency: str
+        self, session: AsyncSession, *, variant_id: uuid.UUID, data: schemas.VariantUpdate, currency: str
     ) -> schemas.Variant:
         variant = await repository.get_variant(session, variant_id, lock=True)
         if variant is None:
@@ -221,6 +221,7 @@ class CatalogService:
     async def adjust_stock(
         self,
         session: AsyncSession,
+        *,
         variant_id: uuid.UUID,
         change: schemas.StockAdjustment,
         actor_id: uuid.UUID | None,
@@ -301,7 +302,7 @@ class CatalogService:
     # -- stock for orders (run inside the caller's transaction) --------------------------------
 
     async def variants_for_sale(
-        self, session: AsyncSession, variant_ids: Collection[uuid.UUID]
+        self, session: AsyncSession, *, variant_ids: Collection[uuid.UUID]
     ) -> dict[uuid.UUID, schemas.SaleVariant]:
         if not variant_ids:
             return {}
@@ -322,6 +323,7 @@ class CatalogService:
     async def reserve_stock(
         self,
         session: AsyncSession,
+        *,
         lines: Mapping[uuid.UUID, int],
         reason: str,
         actor_id: uuid.UUID | None,
@@ -350,7 +352,7 @@ class CatalogService:
             raise InsufficientStock("Not enough stock for every line; nothing was reserved.", errors=short)
         await self._stock_changed(session, list(lines))
 
-    async def release_stock(self, session: AsyncSession, changes: Sequence[schemas.StockChange]) -> None:
+    async def release_stock(self, session: AsyncSession, *, changes: Sequence[schemas.StockChange]) -> None:
         """Give units back (a cancelled or refunded order), locking variants in id order like `reserve_stock`."""
         for change in sorted(changes, key=lambda c: c.variant_id):
             stock_after = await repository.add_to_stock(session, change.variant_id, change.quantity)

@@ -19,12 +19,12 @@ class CategoryService:
         rows = await repository.list_categories(session)
         return schemas.CategoryList(items=[schemas.Category.model_validate(c) for c in rows]).model_dump_json().encode()
 
-    async def create(self, session: AsyncSession, data: schemas.CategoryCreate) -> schemas.Category:
+    async def create(self, session: AsyncSession, *, data: schemas.CategoryCreate) -> schemas.Category:
         if data.parent_id is not None and await repository.get_category(session, data.parent_id) is None:
             raise _unknown_parent()
         if data.slug and await repository.slug_owner(session, Category, data.slug):
             raise SlugTaken(f"The slug {data.slug!r} is taken.")
-        slug = data.slug or await free_slug(session, Category, data.name)
+        slug = data.slug or await free_slug(session, model=Category, name=data.name)
         category = Category(name=data.name, slug=slug, parent_id=data.parent_id)
         session.add(category)
         await flush(session)
@@ -32,7 +32,7 @@ class CategoryService:
         return schemas.Category.model_validate(category)
 
     async def update(
-        self, session: AsyncSession, category_id: uuid.UUID, data: schemas.CategoryUpdate
+        self, session: AsyncSession, *, category_id: uuid.UUID, data: schemas.CategoryUpdate
     ) -> schemas.Category:
         category = await repository.get_category(session, category_id)
         if category is None:
@@ -53,7 +53,7 @@ class CategoryService:
         invalidate_after_commit(session, CATEGORIES_KEY, *keys)
         return schemas.Category.model_validate(category)
 
-    async def delete(self, session: AsyncSession, category_id: uuid.UUID) -> None:
+    async def delete(self, session: AsyncSession, *, category_id: uuid.UUID) -> None:
         category = await repository.get_category(session, category_id)
         if category is None:
             raise CategoryNotFound()

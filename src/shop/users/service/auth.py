@@ -27,9 +27,9 @@ class AuthService:
     async def login(
         self,
         session: AsyncSession,
+        *,
         settings: Settings,
         limits: AccountLimits,
-        *,
         username: str,
         password: str,
         address: str | None,
@@ -54,7 +54,7 @@ class AuthService:
         log.info("users.logged_in", user_id=str(user.id))
         return await self._issue(session, settings, user)
 
-    async def refresh(self, session: AsyncSession, settings: Settings, raw_token: str) -> TokenPair:
+    async def refresh(self, session: AsyncSession, *, settings: Settings, raw_token: str) -> TokenPair:
         token = await repository.lock_refresh_token(session, tokens.token_digest(raw_token))
         if token is None:
             raise InvalidToken
@@ -72,7 +72,7 @@ class AuthService:
         token.revoked_at = datetime.now(UTC)
         return await self._issue(session, settings, user, family_id=token.family_id)
 
-    async def logout(self, session: AsyncSession, raw_token: str) -> None:
+    async def logout(self, session: AsyncSession, *, raw_token: str) -> None:
         """End the login the refresh token belongs to; an unknown token is already logged out."""
         token = await repository.lock_refresh_token(session, tokens.token_digest(raw_token))
         if token is not None:
@@ -80,7 +80,7 @@ class AuthService:
             log.info("users.logged_out", user_id=str(token.user_id))
 
     async def request_password_reset(
-        self, session: AsyncSession, settings: Settings, limits: AccountLimits, email: str, address: str | None
+        self, session: AsyncSession, *, settings: Settings, limits: AccountLimits, email: str, address: str | None
     ) -> None:
         """Email a one-time token if the address has an active account; the caller never learns which."""
         await limits.check_reset_request(email, address)
@@ -102,7 +102,7 @@ class AuthService:
         log.info("users.password_reset_requested", user_id=str(user.id))
 
     async def confirm_password_reset(
-        self, session: AsyncSession, limits: AccountLimits, raw_token: str, new_password: str
+        self, session: AsyncSession, *, limits: AccountLimits, raw_token: str, new_password: str
     ) -> None:
         now = datetime.now(UTC)
         token = await repository.lock_reset_token(session, tokens.token_digest(raw_token))
@@ -118,7 +118,7 @@ class AuthService:
         await limits.login_succeeded(user.email)
         log.info("users.password_reset", user_id=str(user.id))
 
-    async def user_for_access_token(self, session: AsyncSession, settings: Settings, access_token: str) -> User:
+    async def user_for_access_token(self, session: AsyncSession, *, settings: Settings, access_token: str) -> User:
         """The user a bearer token speaks for, read afresh: deactivation takes effect at once."""
         claims = tokens.decode_access_token(access_token, settings)
         user = await repository.get_user(session, claims.user_id)

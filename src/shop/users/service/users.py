@@ -22,7 +22,7 @@ ADMIN_DEFAULT_FULL_NAME = "Administrator"
 
 
 class UserService:
-    async def register(self, session: AsyncSession, data: schemas.UserCreate) -> User:
+    async def register(self, session: AsyncSession, *, data: schemas.UserCreate) -> User:
         if await repository.email_exists(session, data.email):
             raise EmailTaken
         password_hash = await hash_password(data.password.get_secret_value())
@@ -33,7 +33,7 @@ class UserService:
         log.info("users.registered", user_id=str(user.id))
         return user
 
-    async def update_own(self, session: AsyncSession, user: User, data: schemas.UserUpdate) -> User:
+    async def update_own(self, session: AsyncSession, *, user: User, data: schemas.UserUpdate) -> User:
         """The caller's own profile; a new email or password needs the current password."""
         if data.email is not None or data.password is not None:
             current = data.current_password.get_secret_value() if data.current_password else ""
@@ -65,7 +65,7 @@ class UserService:
         return Page[schemas.User](items=items, next_cursor=next_cursor)
 
     async def update_access(
-        self, session: AsyncSession, actor: User, user_id: uuid.UUID, data: schemas.AdminUserUpdate
+        self, session: AsyncSession, *, actor: User, user_id: uuid.UUID, data: schemas.AdminUserUpdate
     ) -> User:
         """An admin changes someone's role or activation."""
         user = await repository.get_user(session, user_id)
@@ -86,7 +86,7 @@ class UserService:
         return user
 
     async def make_admin(
-        self, session: AsyncSession, email: str, password: str, full_name: str = ADMIN_DEFAULT_FULL_NAME
+        self, session: AsyncSession, *, email: str, password: str, full_name: str = ADMIN_DEFAULT_FULL_NAME
     ) -> tuple[User, bool]:
         """`shop create-admin`: a new admin, or an existing user promoted (reactivated, new password)."""
         password_hash = await hash_password(password)
