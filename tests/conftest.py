@@ -3,18 +3,16 @@
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from shop.core.config import Settings, load_settings
+from shop.core.config import Settings
 from shop.core.embedded import EmbeddedValkey
 from shop.core.mailsink import Mailbox, start_mail_sink
 from shop.core.resources import Resources
-from tests.fixtures import logscan
 from tests.fixtures.app import client_for, running_app
 from tests.fixtures.database import create_test_database, truncate_all
 
@@ -27,52 +25,7 @@ from tests.fixtures.logscan import (  # noqa: F401  (hooks, found here by pytest
 )
 from tests.fixtures.servers import free_port
 from tests.fixtures.services import ServiceUrls, find_services
-
-TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
-
-
-def make_settings(database_url: str, redis_url: str, data_dir: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "_env_file": None,
-        "env": "test",
-        "database_url": database_url,
-        "redis_url": redis_url,
-        "broker_url": None,
-        "data_dir": data_dir,
-        "secret_key": TEST_SECRET_KEY,
-        "log_format": "console",
-        "log_level": "INFO",
-        "cors_origins": [],
-        # Every checkout of the suite comes from 127.0.0.1; tests/orders/test_checkout_limits.py sets small ones.
-        "checkout_max_per_user": 100_000,
-        "checkout_max_per_address": 100_000,
-    }
-    values.update(overrides)
-    settings = load_settings(**values)
-    logscan.secret(settings.secret_key, settings.payment_webhook_secret, settings.smtp_password)
-    return settings
-
-
-def settings_env(settings: Settings, **overrides: object) -> dict[str, str]:
-    """The environment that gives a subprocess (server, worker, CLI) the same settings."""
-    values = {**settings.model_dump(exclude_none=True), "log_format": "json", **overrides}
-    env: dict[str, str] = {}
-    for name, value in values.items():
-        if isinstance(value, list):
-            text = ",".join(str(item) for item in value)
-        elif isinstance(value, bool):
-            text = "true" if value else "false"
-        else:
-            text = str(getattr(value, "value", value))
-        env[f"SHOP_{name.upper()}"] = text
-    return env
-
-
-def broker_url_for(redis_url: str) -> str:
-    """The broker gets its own Redis database: tests flush the cache's between them."""
-    parts = urlsplit(redis_url)
-    database = int(parts.path.strip("/") or 0)
-    return urlunsplit(parts._replace(path=f"/{database - 1 if database else 1}"))
+from tests.fixtures.settings import broker_url_for, make_settings
 
 
 @pytest.fixture(scope="session")

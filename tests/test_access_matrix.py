@@ -5,69 +5,14 @@ A route missing from ACCESS fails the test: adding a route means deciding who ma
 
 import re
 import uuid
-from enum import Enum
 
 import httpx
 import pytest
 
 from shop.core.resources import Resources
 from shop.core.security import Role
+from tests.fixtures.access import ACCESS, Access
 from tests.fixtures.auth import Account, create_user
-
-
-class Access(Enum):
-    public = "anyone"
-    user = "any signed-in user"
-    staff = "staff or admin"
-    admin = "admin only"
-
-
-ACCESS: dict[tuple[str, str], Access] = {
-    ("get", "/health/live"): Access.public,
-    ("get", "/health/ready"): Access.public,
-    ("post", "/api/v1/auth/register"): Access.public,
-    ("post", "/api/v1/auth/token"): Access.public,
-    ("post", "/api/v1/auth/refresh"): Access.public,
-    ("post", "/api/v1/auth/logout"): Access.public,
-    ("post", "/api/v1/auth/password-reset"): Access.public,
-    ("post", "/api/v1/auth/password-reset/confirm"): Access.public,
-    ("get", "/api/v1/users/me"): Access.user,
-    ("patch", "/api/v1/users/me"): Access.user,
-    ("get", "/api/v1/admin/users"): Access.admin,
-    ("patch", "/api/v1/admin/users/{user_id}"): Access.admin,
-    ("get", "/api/v1/categories"): Access.public,
-    ("get", "/api/v1/products"): Access.public,
-    ("get", "/api/v1/products/{product_id}"): Access.public,
-    ("get", "/api/v1/products/by-slug/{slug}"): Access.public,
-    ("post", "/api/v1/admin/categories"): Access.staff,
-    ("patch", "/api/v1/admin/categories/{category_id}"): Access.staff,
-    ("delete", "/api/v1/admin/categories/{category_id}"): Access.staff,
-    ("post", "/api/v1/admin/products"): Access.staff,
-    ("patch", "/api/v1/admin/products/{product_id}"): Access.staff,
-    ("delete", "/api/v1/admin/products/{product_id}"): Access.staff,
-    ("post", "/api/v1/admin/products/{product_id}/variants"): Access.staff,
-    ("patch", "/api/v1/admin/variants/{variant_id}"): Access.staff,
-    ("post", "/api/v1/admin/variants/{variant_id}/stock"): Access.staff,
-    ("post", "/api/v1/admin/products/import"): Access.staff,
-    ("get", "/api/v1/admin/jobs/{job_id}"): Access.staff,
-    ("get", "/api/v1/cart"): Access.user,
-    ("delete", "/api/v1/cart"): Access.user,
-    ("put", "/api/v1/cart/items/{variant_id}"): Access.user,
-    ("delete", "/api/v1/cart/items/{variant_id}"): Access.user,
-    ("post", "/api/v1/orders"): Access.user,
-    ("get", "/api/v1/orders"): Access.user,
-    ("get", "/api/v1/orders/{order_id}"): Access.user,
-    ("post", "/api/v1/orders/{order_id}/pay"): Access.user,
-    ("post", "/api/v1/orders/{order_id}/cancel"): Access.user,
-    ("get", "/api/v1/admin/orders"): Access.staff,
-    ("get", "/api/v1/admin/orders/{order_id}"): Access.staff,
-    ("post", "/api/v1/admin/orders/{order_id}/ship"): Access.staff,
-    ("post", "/api/v1/admin/orders/{order_id}/deliver"): Access.staff,
-    ("post", "/api/v1/admin/orders/{order_id}/refund"): Access.staff,
-    ("post", "/api/v1/admin/orders/{order_id}/cancel"): Access.staff,
-    # Authenticated by its HMAC signature, not by a user's token.
-    ("post", "/api/v1/payments/webhook"): Access.public,
-}
 
 
 async def routes(client: httpx.AsyncClient) -> list[tuple[str, str]]:

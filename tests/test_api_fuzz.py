@@ -39,13 +39,13 @@ from shop.core.config import Settings
 from shop.core.resources import Resources, open_resources
 from shop.core.security import Role
 from shop.products.models import Product, Variant
-from tests.conftest import make_settings, settings_env
+from tests.fixtures.access import ACCESS, Access
 from tests.fixtures.auth import create_user
 from tests.fixtures.catalog import create_category, create_products
 from tests.fixtures.database import truncate_all
+from tests.fixtures.orders import ADDRESS
 from tests.fixtures.servers import RunningServer, run_server
-from tests.orders.conftest import ADDRESS
-from tests.test_access_matrix import ACCESS, Access
+from tests.fixtures.settings import make_settings, settings_env
 
 MAX_EXAMPLES = int(os.environ.get("SHOP_FUZZ_MAX_EXAMPLES", "10"))
 CHECKS = [

@@ -12,10 +12,10 @@ import pytest
 from argon2 import PasswordHasher
 
 from shop.core.security import Role
-from tests.conftest import TEST_SECRET_KEY, make_settings
 from tests.fixtures.auth import PASSWORD
 from tests.fixtures.logscan import scan_lines
-from tests.orders.conftest import WEBHOOK_SECRET
+from tests.fixtures.orders import WEBHOOK_SECRET
+from tests.fixtures.settings import TEST_SECRET_KEY, make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCESS_TOKEN = jwt.encode({"sub": "2f6c1f1e", "role": Role.customer.value}, "k" * 32, algorithm="HS256")

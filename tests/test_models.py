@@ -12,7 +12,7 @@ import shop.models  # noqa: F401  (the tables this test process knows: all of th
 from shop.core.config import Settings
 from shop.core.db import Base
 from shop.server import APP
-from tests.conftest import settings_env
+from tests.fixtures.settings import settings_env
 
 # The modules each production process imports at start-up, in that order.
 ENTRY_POINTS = {

@@ -10,8 +10,8 @@ import pytest
 
 from shop.core.config import Settings
 from shop.server import build_config, needs_supervisor
-from tests.conftest import make_settings, settings_env
 from tests.fixtures.servers import RunningServer, run_server
+from tests.fixtures.settings import make_settings, settings_env
 
 MAX_REQUESTS = 20
 JITTER = 5

@@ -1,97 +1,18 @@
 """A probe app: the real app plus a few routes that exercise the core's machinery."""
 
 from collections.abc import AsyncIterator
-from typing import Annotated
-from uuid import UUID
 
 import httpx
 import pytest
-import structlog
-from fastapi import APIRouter, FastAPI, Query
-from pydantic import Field
+from fastapi import FastAPI
 from sqlalchemy import text
 
 from shop.app import create_app
 from shop.core.config import Settings
-from shop.core.db import after_commit
-from shop.core.deps import SessionDep
-from shop.core.errors import Conflict, NotFound
 from shop.core.resources import Resources
-from shop.core.routing import shop_router
-from shop.core.schemas import Schema
 from tests.fixtures import probe_events
 from tests.fixtures.app import client_for, running_app
-
-log = structlog.get_logger()
-committed_callbacks: list[str] = []
-
-
-class ItemIn(Schema):
-    name: str = Field(min_length=1, max_length=50)
-    quantity: int = Field(ge=1, le=99)
-
-
-class NoteIn(Schema):
-    text: str
-
-
-class RefusedButKept(Conflict):
-    keeps_changes = True
-
-
-def probe_router() -> APIRouter:
-    router = shop_router(prefix="/api/v1/probe")
-
-    @router.post("/items", status_code=201)
-    async def create_item(item: ItemIn) -> ItemIn:
-        return item
-
-    @router.get("/items/{item_id}")
-    async def read_item(item_id: UUID) -> dict[str, str]:
-        raise NotFound(f"No item {item_id}.")
-
-    @router.get("/conflict")
-    async def conflict() -> None:
-        raise Conflict("Already there.", errors=[{"field": "name"}])
-
-    @router.get("/crash")
-    async def crash() -> None:
-        raise RuntimeError("secret internal detail")
-
-    @router.get("/log")
-    async def log_something() -> dict[str, bool]:
-        log.info("probe.logged", answer=42)
-        return {"logged": True}
-
-    @router.post("/notes", status_code=201)
-    async def write_note(
-        note: NoteIn,
-        session: SessionDep,
-        fail: Annotated[bool, Query()] = False,
-        fail_keeping: Annotated[bool, Query()] = False,
-    ) -> dict[str, str]:
-        await session.execute(text("INSERT INTO probe_note (text) VALUES (:text)"), {"text": note.text})
-
-        async def remember() -> None:
-            committed_callbacks.append(note.text)
-
-        after_commit(session, remember)
-        if fail:
-            raise Conflict("Refused after writing.")
-        if fail_keeping:
-            raise RefusedButKept("Refused, but what was written stays.")
-        return {"text": note.text}
-
-    # A router included in another, as every domain's router is included in `api_router`.
-    nested = shop_router(prefix="/nested")
-
-    @nested.get("/{thing_id}")
-    async def read_nested(thing_id: int) -> dict[str, int]:
-        log.info("probe.nested", thing_id=thing_id)
-        return {"thing_id": thing_id}
-
-    router.include_router(nested)
-    return router
+from tests.fixtures.probe_app import committed_callbacks, probe_router
 
 
 @pytest.fixture(scope="session")
@@ -102,9 +23,16 @@ async def probe_app(settings: Settings) -> AsyncIterator[FastAPI]:
         engine = running.state.resources.database.engine
         async with engine.begin() as connection:
             await connection.execute(text("CREATE TABLE probe_note (id serial PRIMARY KEY, text text)"))
+            await connection.execute(
+                text(
+                    "CREATE TABLE probe_claim (name text,"
+                    " CONSTRAINT uq_probe_claim_name UNIQUE (name) DEFERRABLE INITIALLY DEFERRED)"
+                )
+            )
         yield running
         async with engine.begin() as connection:
             await connection.execute(text("DROP TABLE probe_note"))
+            await connection.execute(text("DROP TABLE probe_claim"))
 
 
 @pytest.fixture
@@ -114,7 +42,7 @@ async def probe(probe_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield client
     engine = probe_app.state.resources.database.engine
     async with engine.begin() as connection:
-        await connection.execute(text("TRUNCATE probe_note"))
+        await connection.execute(text("TRUNCATE probe_note, probe_claim"))
 
 
 @pytest.fixture(scope="session")

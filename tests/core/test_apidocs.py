@@ -15,10 +15,10 @@ from playwright.async_api import Browser, expect
 from shop.core.apidocs import REDOC_CSP, SWAGGER_UI_CSP
 from shop.core.config import Settings
 from shop.core.resources import Resources
-from tests.conftest import settings_env
 from tests.fixtures.browser import chromium, chromium_path, offline_page
 from tests.fixtures.catalog import create_products
 from tests.fixtures.servers import RunningServer, run_server
+from tests.fixtures.settings import settings_env
 
 LIST_PRODUCTS = "list_products_api_v1_products_get"
 PRODUCT_NAME = "Docs 000"  # the first name create_products gives with the prefix "Docs"

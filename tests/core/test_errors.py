@@ -5,19 +5,7 @@ import logging
 import httpx
 import pytest
 
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, object]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body: dict[str, object] = response.json()
-    assert body["status"] == status
-    assert body["code"] == code
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    assert body["type"] == "about:blank"
-    return body
+from tests.fixtures.problems import assert_problem
 
 
 class TestStarletteErrors:

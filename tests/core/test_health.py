@@ -16,14 +16,14 @@ from shop.core.db import PING_AFTER_IDLE_SECONDS
 from shop.core.embedded import EmbeddedPostgres, EmbeddedValkey
 from shop.core.lifecycle import drain_of
 from shop.core.resources import Resources
-from tests.conftest import make_settings
-from tests.core.conftest import probe_router
 from tests.fixtures.app import client_for, running_app
 from tests.fixtures.auth import create_user
 from tests.fixtures.database import create_test_database
 from tests.fixtures.invariants import audit_invariants
+from tests.fixtures.orders import create_variants, place
+from tests.fixtures.probe_app import probe_router
+from tests.fixtures.settings import make_settings
 from tests.fixtures.waiting import eventually
-from tests.orders.conftest import create_variants, place
 
 
 async def test_live_is_ok(client: httpx.AsyncClient) -> None:

@@ -8,8 +8,8 @@ import pytest
 from fastapi import FastAPI
 
 from shop.core.config import Settings
-from tests.conftest import make_settings
 from tests.fixtures.app import client_for, running_app
+from tests.fixtures.settings import make_settings
 
 
 async def test_large_bodies_are_gzipped(client: httpx.AsyncClient) -> None:

@@ -21,12 +21,12 @@ from shop.core.config import Settings
 from shop.core.resources import Resources
 from shop.orders.models import Order, OrderLine
 from shop.products.models import StockMovement
-from tests.conftest import settings_env
 from tests.fixtures.auth import create_user
 from tests.fixtures.locks import lock_waiters, rows_locked
+from tests.fixtures.orders import ADDRESS, create_variants, items, stock_of
 from tests.fixtures.servers import RunningServer, run_server
+from tests.fixtures.settings import settings_env
 from tests.fixtures.waiting import eventually
-from tests.orders.conftest import ADDRESS, create_variants, items, stock_of
 
 CHECKOUTS = 16
 # Long enough that the test sees readiness turn and still has seconds left to send a request.

@@ -8,26 +8,17 @@ from pathlib import Path
 
 import httpx
 from prometheus_client import REGISTRY
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text as sql
 
 from shop.core.config import Settings
 from shop.core.db import PING_AFTER_IDLE_SECONDS, Database, unit_of_work
 from shop.core.outbox import record_event
 from shop.core.resources import Resources
-from tests.conftest import make_settings, settings_env
 from tests.fixtures import probe_events
 from tests.fixtures.app import client_for, running_app
+from tests.fixtures.metrics import samples
 from tests.fixtures.servers import run_server
-
-
-def samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
-    found: dict[tuple[tuple[str, str], ...], float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name:
-                found[tuple(sorted(sample.labels.items()))] = sample.value
-    return found
+from tests.fixtures.settings import make_settings, settings_env
 
 
 def count(text: str, **labels: str) -> float:

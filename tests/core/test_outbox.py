@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -22,13 +21,12 @@ from shop.core.outbox import (
     run_handler,
 )
 from shop.core.resources import Resources
-from tests.conftest import settings_env
 from tests.fixtures import probe_events
 from tests.fixtures.invariants import audit_invariants
+from tests.fixtures.probe_events import PROBE_WORKER, received
+from tests.fixtures.settings import settings_env
 from tests.fixtures.waiting import eventually
 from tests.fixtures.workers import RunningWorker, run_worker
-
-PROBE_WORKER = ("-I", "tests.fixtures.probe_worker")
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +34,6 @@ def worker(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
     env = settings_env(settings)
     with run_worker(env, settings, "outbox", tmp_path_factory.mktemp("logs"), *PROBE_WORKER) as running:
         yield running
-
-
-async def received(resources: Resources, handler: str = "probe.count") -> list[uuid.UUID]:
-    async with resources.database.engine.connect() as connection:
-        rows = await connection.execute(text("SELECT event_id FROM probe_received WHERE handler = :h"), {"h": handler})
-        return [row.event_id for row in rows]
 
 
 class TestRecording:

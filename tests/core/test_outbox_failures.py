@@ -12,10 +12,10 @@ from shop.core.config import Settings
 from shop.core.db import unit_of_work
 from shop.core.outbox import DeliveryStatus, OutboxDelivery, record_event
 from shop.core.resources import Resources
-from tests.conftest import settings_env
-from tests.core.test_outbox import PROBE_WORKER, received
 from tests.fixtures import probe_events
 from tests.fixtures.invariants import audit_invariants
+from tests.fixtures.probe_events import PROBE_WORKER, received
+from tests.fixtures.settings import settings_env
 from tests.fixtures.waiting import eventually
 from tests.fixtures.workers import RunningWorker, run_worker
 

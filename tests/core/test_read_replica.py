@@ -20,14 +20,14 @@ from shop.core.db import Database
 from shop.core.resources import Resources, open_resources
 from shop.core.security import Role
 from shop.products.models import Product
-from tests.conftest import make_settings
 from tests.fixtures.app import client_for, running_app
 from tests.fixtures.auth import Account, create_user
 from tests.fixtures.catalog import create_category, create_products
 from tests.fixtures.database import create_test_database, truncate_all
+from tests.fixtures.orders import ADDRESS
 from tests.fixtures.servers import free_port
 from tests.fixtures.services import ServiceUrls
-from tests.orders.conftest import ADDRESS
+from tests.fixtures.settings import make_settings
 
 PRODUCTS = "/api/v1/products"
 

@@ -13,10 +13,10 @@ from shop.core.config import Settings
 from shop.core.embedded import EmbeddedValkey
 from shop.core.ratelimit import Limit, SlidingWindowLimiter
 from shop.core.resources import Resources
-from tests.conftest import broker_url_for, make_settings
 from tests.fixtures.app import client_for, running_app
 from tests.fixtures.redis_servers import SERVICE, running_cluster, running_sentinel
 from tests.fixtures.services import ServiceUrls
+from tests.fixtures.settings import broker_url_for, make_settings
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import structlog
 
 from shop.core.config import Settings
 from shop.core.logging import configure_logging
-from tests.conftest import make_settings
+from tests.fixtures.settings import make_settings
 
 
 class TestRequestId:

@@ -8,10 +8,10 @@ import pytest
 from shop.core.config import Settings
 from shop.core.resources import Resources
 from shop.core.security import Role
-from tests.conftest import settings_env
 from tests.fixtures.auth import create_user
 from tests.fixtures.catalog import create_products
 from tests.fixtures.servers import RunningServer, run_server
+from tests.fixtures.settings import settings_env
 
 NOSNIFF = ("x-content-type-options", "nosniff")
 

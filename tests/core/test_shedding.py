@@ -8,12 +8,12 @@ import pytest
 
 from shop.core.config import Settings
 from shop.core.resources import Resources
-from tests.conftest import settings_env
 from tests.fixtures.auth import create_user
 from tests.fixtures.locks import lock_waiters, rows_locked
+from tests.fixtures.orders import ADDRESS, create_variants, items
 from tests.fixtures.servers import RunningServer, run_server
+from tests.fixtures.settings import settings_env
 from tests.fixtures.waiting import eventually
-from tests.orders.conftest import ADDRESS, create_variants, items
 
 LIMIT = 4
 SERVER_SETTINGS = {

@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from shop.core.db import after_commit, commit, unit_of_work
-from tests.core.conftest import committed_callbacks
+from tests.fixtures.probe_app import committed_callbacks
 
 
 async def notes(app: FastAPI) -> list[str]:
@@ -22,6 +22,18 @@ class TestRequestTransaction:
         assert response.status_code == 201
         assert await notes(probe_app) == ["kept"]
         assert committed_callbacks == ["kept"]
+
+    async def test_a_commit_that_fails_is_the_answer_not_a_201(
+        self, probe: httpx.AsyncClient, probe_app: FastAPI
+    ) -> None:
+        # The duplicate passes the INSERT and fails only at COMMIT (a deferred constraint): a 201
+        # here would mean the answer left before the commit was tried.
+        assert (await probe.post("/api/v1/probe/claims", json={"text": "taken"})).status_code == 201
+        response = await probe.post("/api/v1/probe/claims", json={"text": "taken"})
+        assert response.status_code == 500
+        assert response.headers["content-type"] == "application/problem+json"
+        async with probe_app.state.resources.database.engine.connect() as connection:
+            assert (await connection.scalar(text("SELECT count(*) FROM probe_claim"))) == 1
 
     async def test_an_error_after_a_write_rolls_it_back(self, probe: httpx.AsyncClient, probe_app: FastAPI) -> None:
         response = await probe.post("/api/v1/probe/notes?fail=true", json={"text": "dropped"})

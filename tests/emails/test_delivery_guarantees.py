@@ -15,15 +15,15 @@ from shop.core.embedded import EmbeddedValkey
 from shop.core.mailsink import Mailbox
 from shop.core.outbox import DeliveryStatus, OutboxDelivery, OutboxEvent, record_event
 from shop.core.resources import Resources, open_resources
-from tests.conftest import settings_env
-from tests.emails.test_emails import by_recipient, order_payload, welcome_payload
 from tests.fixtures.app import client_for, running_app
 from tests.fixtures.auth import create_user
+from tests.fixtures.emails import by_recipient, order_payload, welcome_payload
 from tests.fixtures.invariants import audit_invariants
+from tests.fixtures.orders import create_variants, place
 from tests.fixtures.servers import free_port
+from tests.fixtures.settings import settings_env
 from tests.fixtures.waiting import eventually
 from tests.fixtures.workers import RunningWorker, run_worker
-from tests.orders.conftest import create_variants, place
 
 # A checkout answers from PostgreSQL alone; one that waited on the stopped broker's connection
 # attempts would take longer than this (generous: CI shares two cores).

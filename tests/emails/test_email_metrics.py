@@ -9,10 +9,10 @@ from shop.core.config import Settings
 from shop.core.db import unit_of_work
 from shop.core.outbox import DeliveryStatus, OutboxDelivery, record_event
 from shop.core.resources import Resources
-from tests.conftest import settings_env
-from tests.core.test_metrics import samples
-from tests.emails.test_emails import order_payload, welcome_payload
+from tests.fixtures.emails import order_payload, welcome_payload
+from tests.fixtures.metrics import samples
 from tests.fixtures.servers import free_port
+from tests.fixtures.settings import settings_env
 from tests.fixtures.waiting import eventually
 from tests.fixtures.workers import run_worker
 

@@ -1,10 +1,8 @@
 """Customer emails end to end: outbox event → broker → real worker → real SMTP server."""
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from email.message import EmailMessage
-from typing import Any
 
 import pytest
 
@@ -15,31 +13,10 @@ from shop.core.mailsink import Mailbox
 from shop.core.outbox import record_event
 from shop.core.resources import Resources
 from shop.emails.handlers import templates
-from tests.conftest import settings_env
+from tests.fixtures.emails import by_recipient, order_payload, welcome_payload
+from tests.fixtures.settings import settings_env
 from tests.fixtures.waiting import eventually
 from tests.fixtures.workers import RunningWorker, run_worker
-
-
-def order_payload(
-    number: str, email: str, tracking: dict[str, str] | None = None, currency: str = "EUR"
-) -> dict[str, Any]:
-    """Two tees at 1999 minor units each, and 500 of shipping: 4498 in all."""
-    unit = {"currency": currency}
-    return {
-        "order_id": str(uuid.uuid4()),
-        "number": number,
-        "email": email,
-        "status": "pending_payment",
-        "items": [{"sku": "TEE-1", "name": "Blue tee", "quantity": 2, "line_total": {"amount": 3998, **unit}}],
-        "subtotal": {"amount": 3998, **unit},
-        "shipping_total": {"amount": 500, **unit},
-        "total": {"amount": 4498, **unit},
-        "tracking": tracking,
-    }
-
-
-def welcome_payload(email: str) -> dict[str, Any]:
-    return {"user_id": str(uuid.uuid4()), "email": email, "full_name": "Ada Lovelace"}
 
 
 def parts(message: EmailMessage) -> dict[str, str]:
@@ -48,10 +25,6 @@ def parts(message: EmailMessage) -> dict[str, str]:
         if part.get_content_maintype() == "text":
             found[part.get_content_type()] = part.get_content()
     return found
-
-
-def by_recipient(mailbox: Mailbox, address: str) -> list[EmailMessage]:
-    return [message for message in mailbox.messages if message["To"] == address]
 
 
 @pytest.fixture(scope="module")

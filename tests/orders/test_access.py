@@ -8,7 +8,7 @@ import pytest
 
 from shop.core.resources import Resources
 from tests.fixtures.auth import Account
-from tests.orders.conftest import ADDRESS, create_variants, items, pay, place_order, stock_of
+from tests.fixtures.orders import ADDRESS, create_variants, items, pay, place_order, stock_of
 
 
 @pytest.fixture

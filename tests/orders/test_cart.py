@@ -10,18 +10,7 @@ from shop.core.db import unit_of_work
 from shop.core.resources import Resources
 from shop.products.models import Product, Variant
 from tests.fixtures.auth import Account
-from tests.orders.conftest import create_variants
-
-
-async def put(client: httpx.AsyncClient, account: Account, variant_id: uuid.UUID, quantity: Any) -> httpx.Response:
-    return await client.put(f"/api/v1/cart/items/{variant_id}", json={"quantity": quantity}, headers=account.headers)
-
-
-async def get_cart(client: httpx.AsyncClient, account: Account) -> dict[str, Any]:
-    response = await client.get("/api/v1/cart", headers=account.headers)
-    assert response.status_code == 200, response.text
-    cart: dict[str, Any] = response.json()
-    return cart
+from tests.fixtures.orders import create_variants, get_cart, put
 
 
 async def set_variant(resources: Resources, variant_id: uuid.UUID, **values: Any) -> None:

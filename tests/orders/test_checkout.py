@@ -15,8 +15,17 @@ from shop.events import OrderNotice
 from shop.orders.models import Order
 from shop.products.models import Variant
 from tests.fixtures.auth import Account, outbox_events
-from tests.orders.conftest import ADDRESS, create_variants, items, movements, place, place_order, stock_of
-from tests.orders.test_cart import get_cart, put
+from tests.fixtures.orders import (
+    ADDRESS,
+    create_variants,
+    get_cart,
+    items,
+    movements,
+    place,
+    place_order,
+    put,
+    stock_of,
+)
 
 
 async def order_count(resources: Resources) -> int:

@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 from shop.core.config import Settings
 from shop.core.idempotency import IdempotencyRecord
 from shop.core.resources import Resources
-from tests.conftest import make_settings, settings_env
-from tests.core.test_errors import assert_problem
 from tests.fixtures.app import client_for, running_app
 from tests.fixtures.auth import Account, create_user
+from tests.fixtures.orders import ADDRESS, create_variants, items
+from tests.fixtures.problems import assert_problem
 from tests.fixtures.servers import RunningServer, run_server
-from tests.orders.conftest import ADDRESS, create_variants, items
+from tests.fixtures.settings import make_settings, settings_env
 
 WINDOW_SECONDS = 600
 LIMITS = {"checkout_max_per_user": 3, "checkout_max_per_address": 5, "checkout_window_seconds": WINDOW_SECONDS}

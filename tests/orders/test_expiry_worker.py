@@ -12,11 +12,11 @@ import httpx
 from shop.core.config import Settings
 from shop.core.mailsink import Mailbox
 from shop.core.resources import Resources
-from tests.conftest import settings_env
 from tests.fixtures.auth import Account
+from tests.fixtures.orders import backdate, create_variants, place_order, stock_of
+from tests.fixtures.settings import settings_env
 from tests.fixtures.waiting import eventually
 from tests.fixtures.workers import run_worker, send_task
-from tests.orders.conftest import backdate, create_variants, place_order, stock_of
 
 EXPIRY_PERIOD_SECONDS = 2
 

@@ -20,7 +20,7 @@ from shop.orders.models import Order, Payment
 from shop.orders.schemas import PaymentStatus
 from tests.fixtures.auth import Account
 from tests.fixtures.invariants import audit_invariants
-from tests.orders.conftest import ADDRESS, create_variants, items, pay, place, place_order, stock_of
+from tests.fixtures.orders import ADDRESS, create_variants, items, pay, place, place_order, stock_of
 
 ORDERS_SCOPE = "POST /api/v1/orders"
 

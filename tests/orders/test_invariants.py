@@ -18,7 +18,7 @@ from shop.core.mailsink import Mailbox
 from shop.core.resources import Resources
 from tests.fixtures.auth import Account
 from tests.fixtures.invariants import InvariantsBroken, Violation, audit_invariants, find_violations, trail_start
-from tests.orders.conftest import ADDRESS, create_variants, pay, place, place_order
+from tests.fixtures.orders import ADDRESS, create_variants, pay, place, place_order
 
 
 async def execute(resources: Resources, sql: str, **params: Any) -> None:

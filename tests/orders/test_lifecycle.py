@@ -16,7 +16,7 @@ from shop.events import OrderNotice
 from shop.orders import tasks
 from shop.orders.models import Payment
 from tests.fixtures.auth import Account, outbox_events
-from tests.orders.conftest import backdate, create_variants, movements, pay, place_order, stock_of
+from tests.fixtures.orders import backdate, create_variants, movements, pay, place_order, stock_of
 
 SHIPMENT = {"carrier": "DHL", "tracking_number": "JD014600006251234567"}
 

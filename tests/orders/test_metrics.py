@@ -12,8 +12,7 @@ from shop.core.resources import Resources
 from shop.orders.schemas import Actor, Address, OrderCreate, OrderItemCreate
 from shop.orders.service.checkout import Buyer, checkout
 from tests.fixtures.auth import Account
-from tests.orders.conftest import ADDRESS, create_variants, pay, place, place_order
-from tests.orders.test_payments import deliver, event, signed
+from tests.fixtures.orders import ADDRESS, create_variants, deliver, event, pay, place, place_order, signed
 
 
 class Scrape:

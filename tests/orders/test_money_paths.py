@@ -21,15 +21,24 @@ from shop.core.db import unit_of_work
 from shop.core.mailsink import Mailbox
 from shop.core.resources import Resources
 from shop.orders import sandbox
-from shop.orders.models import Payment, Refund
+from shop.orders.models import Refund
 from shop.orders.repository import lock_unpaid_before
 from shop.orders.sandbox import Fault
 from shop.orders.schemas import PaymentStatus, RefundStatus
 from shop.orders.service.reconciliation import reconcile
 from tests.fixtures.auth import Account, outbox_events
 from tests.fixtures.invariants import audit_invariants
-from tests.orders.conftest import create_variants, pay, place_order, stock_of
-from tests.orders.test_payments import deliver, event, signed
+from tests.fixtures.orders import (
+    create_variants,
+    deliver,
+    event,
+    pay,
+    payment_rows,
+    place_order,
+    refunded,
+    signed,
+    stock_of,
+)
 
 # A provider call fails after this long, and its intent may be settled by others after thrice it.
 SHORT_TIMEOUT = 0.05
@@ -92,16 +101,6 @@ async def order_status(client: httpx.AsyncClient, account: Account, order_id: st
     return status
 
 
-async def payment_rows(resources: Resources, order_id: str) -> list[tuple[PaymentStatus, str | None]]:
-    async with resources.database.sessionmaker() as session:
-        rows = await session.execute(
-            select(Payment.status, Payment.reference)
-            .where(Payment.order_id == uuid.UUID(order_id))
-            .order_by(Payment.created_at, Payment.id)
-        )
-        return [(status, reference) for status, reference in rows]
-
-
 async def refund_rows(resources: Resources, order_id: str) -> list[RefundStatus]:
     async with resources.database.sessionmaker() as session:
         return list((await session.scalars(select(Refund.status).where(Refund.order_id == uuid.UUID(order_id)))).all())
@@ -109,12 +108,6 @@ async def refund_rows(resources: Resources, order_id: str) -> list[RefundStatus]
 
 async def charged(resources: Resources, order_id: str) -> int:
     return await sandbox.charges_of(resources.redis, uuid.UUID(order_id))
-
-
-async def refunded(resources: Resources, order_id: str) -> int:
-    """Refunds the sandbox made of the order's charges."""
-    references = [reference for _, reference in await payment_rows(resources, order_id) if reference]
-    return sum([await sandbox.refunds_of(resources.redis, reference) for reference in references])
 
 
 async def paid_order(client: httpx.AsyncClient, customer: Account, order: dict[str, Any]) -> None:

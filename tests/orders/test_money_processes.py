@@ -18,14 +18,13 @@ from shop.core.security import Role
 from shop.orders import sandbox
 from shop.orders.schemas import PaymentStatus
 from shop.orders.service.reconciliation import reconcile
-from tests.conftest import settings_env
 from tests.fixtures.auth import Account, create_user, outbox_events
 from tests.fixtures.invariants import audit_invariants
+from tests.fixtures.orders import ADDRESS, create_variants, items, payment_rows, refunded, stock_of
 from tests.fixtures.servers import RunningServer, run_server
+from tests.fixtures.settings import settings_env
 from tests.fixtures.waiting import eventually
 from tests.fixtures.workers import run_worker, send_task
-from tests.orders.conftest import ADDRESS, create_variants, items, stock_of
-from tests.orders.test_money_paths import payment_rows, refunded
 
 PROVIDER_TIMEOUT = 2.5  # so an attempt's lease is 7.5 s
 WORKERS = 3

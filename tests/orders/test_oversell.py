@@ -20,11 +20,11 @@ from shop.core.config import Settings
 from shop.core.resources import Resources
 from shop.orders.models import Order, OrderLine
 from shop.products.models import StockMovement
-from tests.conftest import settings_env
 from tests.fixtures.auth import Account, create_user
 from tests.fixtures.invariants import audit_invariants
+from tests.fixtures.orders import ADDRESS, create_variants, items, stock_of
 from tests.fixtures.servers import RunningServer, run_server
-from tests.orders.conftest import ADDRESS, create_variants, items, stock_of
+from tests.fixtures.settings import settings_env
 
 WORKERS = 4
 # Enough connections for the burst (4 x 12 stays well below PostgreSQL's 100), and requests that

@@ -1,8 +1,5 @@
 """Paying with the test provider's tokens, and the provider's signed webhook."""
 
-import hashlib
-import hmac
-import json
 import time
 import uuid
 from typing import Any
@@ -14,7 +11,7 @@ from sqlalchemy import select
 from shop.core.resources import Resources
 from shop.orders.models import Payment
 from tests.fixtures.auth import Account, outbox_events
-from tests.orders.conftest import create_variants, pay, place_order
+from tests.fixtures.orders import create_variants, deliver, event, pay, place_order, signed
 
 
 async def payments_of(resources: Resources, order_id: str) -> list[tuple[str, str | None, int]]:
@@ -97,31 +94,6 @@ class TestPay:
     ) -> None:
         response = await client.post(f"/api/v1/orders/{order['id']}/pay", json=body, headers=customer.headers)
         assert response.status_code == 422
-
-
-def signed(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return {"Shop-Signature": f"t={timestamp},v1={digest}", "Content-Type": "application/json"}
-
-
-def event(order: dict[str, Any], event_type: str = "payment.succeeded", **data: Any) -> bytes:
-    payload = {
-        "id": f"evt_{uuid.uuid4().hex}",
-        "type": event_type,
-        "data": {
-            "order_id": order["id"],
-            "amount": order["total"]["amount"],
-            "currency": order["currency"],
-            "reference": "ch_provider_123",
-            **data,
-        },
-    }
-    return json.dumps(payload).encode()
-
-
-async def deliver(client: httpx.AsyncClient, body: bytes, headers: dict[str, str]) -> httpx.Response:
-    return await client.post("/api/v1/payments/webhook", content=body, headers=headers)
 
 
 class TestWebhook:

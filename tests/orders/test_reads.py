@@ -13,7 +13,7 @@ from sqlalchemy import event, text
 from shop.core.resources import Resources
 from shop.core.schemas import encode_cursor
 from tests.fixtures.auth import Account
-from tests.orders.conftest import create_variants, pay, place_order
+from tests.fixtures.orders import create_variants, pay, place_order
 
 
 async def listing(

@@ -12,6 +12,7 @@ from shop.core.resources import Resources
 from shop.core.security import Role
 from shop.products.models import StockMovement
 from tests.fixtures.auth import Account, create_user
+from tests.fixtures.catalog import create, eur, new_product
 
 
 @pytest.fixture
@@ -22,37 +23,6 @@ async def staff(resources: Resources) -> Account:
 @pytest.fixture
 async def customer(resources: Resources) -> Account:
     return await create_user(resources)
-
-
-def eur(amount: Any) -> dict[str, Any]:
-    return {"amount": amount, "currency": "EUR"}
-
-
-def new_product(name: str = "Blue Tee", **fields: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "name": name,
-        "description": "Soft cotton",
-        "images": ["https://img.example/tee.jpg"],
-        "variants": [
-            {
-                "sku": f"TEE-{uuid.uuid4().hex[:8]}",
-                "name": "S",
-                "price": eur(1999),
-                "stock": 5,
-                "attributes": {"size": "S"},
-            },
-            {"sku": f"TEE-{uuid.uuid4().hex[:8]}", "name": "M", "price": eur(2499), "stock": 0},
-        ],
-    }
-    body.update(fields)
-    return body
-
-
-async def create(client: httpx.AsyncClient, staff: Account, **fields: Any) -> dict[str, Any]:
-    response = await client.post("/api/v1/admin/products", json=new_product(**fields), headers=staff.headers)
-    assert response.status_code == 201, response.text
-    product: dict[str, Any] = response.json()
-    return product
 
 
 class TestAccess:

@@ -14,12 +14,12 @@ from shop.core.config import Settings
 from shop.core.embedded import EmbeddedValkey
 from shop.core.resources import Resources
 from shop.core.security import Role
-from tests.conftest import make_settings
 from tests.fixtures.app import client_for, running_app
 from tests.fixtures.auth import Account, bearer, create_user
+from tests.fixtures.catalog import create, eur, new_product
 from tests.fixtures.invariants import audit_invariants
+from tests.fixtures.settings import make_settings
 from tests.fixtures.waiting import eventually
-from tests.products.test_admin import create, eur, new_product
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ import asyncio
 import os
 import pty
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -13,24 +12,10 @@ import pytest
 from shop.core.config import Settings
 from shop.core.resources import Resources
 from shop.products.catalog_file import CSV_HEADER
-from tests.conftest import settings_env
 from tests.fixtures.catalog import create_category
+from tests.fixtures.cli import shop
 
 GOOD = ["TEE-S,tee,Tee,Soft cotton,shirts,S,1999,5,,,true", "TEE-M,tee,Tee,Soft cotton,shirts,M,2499,0,,,true"]
-
-
-def shop(
-    settings: Settings, cwd: Path, *args: str, stderr: int | None = subprocess.PIPE
-) -> "subprocess.CompletedProcess[str]":
-    return subprocess.run(
-        [sys.executable, "-m", "shop.cli", *args],
-        env={**os.environ, **settings_env(settings)},
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-        text=True,
-        timeout=120,
-    )
 
 
 async def run(settings: Settings, cwd: Path, *args: str) -> "subprocess.CompletedProcess[str]":

@@ -13,7 +13,7 @@ from shop.products.cli import seed_demo_if_empty
 from shop.products.demo import DEMO_PRODUCTS, catalog_is_empty, category_plan, demo_lines
 from shop.products.models import Category, Product, Variant
 from tests.fixtures.catalog import create_products
-from tests.products.test_cli import shop
+from tests.fixtures.cli import shop
 
 
 async def counts(resources: Resources) -> tuple[int, int, int]:

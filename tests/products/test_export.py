@@ -13,7 +13,7 @@ from shop.products.catalog_file import CSV_HEADER, CatalogFile, FileFormat
 from shop.products.exporting import export_catalog
 from shop.products.importing import import_catalog
 from tests.fixtures.auth import Account, create_user
-from tests.products.test_admin import eur
+from tests.fixtures.catalog import eur
 
 TRICKY_TEXT = 'Soft, "combed" cotton\nover two lines\r\nand CRLF — café ☕ \u2028 separator'
 

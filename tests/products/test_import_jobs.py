@@ -16,9 +16,9 @@ from shop.core.resources import Resources
 from shop.core.security import Role
 from shop.products.catalog_file import CSV_HEADER
 from shop.products.models import StockMovement
-from tests.conftest import settings_env
 from tests.fixtures.auth import Account, create_user
 from tests.fixtures.catalog import create_category
+from tests.fixtures.settings import settings_env
 from tests.fixtures.waiting import eventually
 from tests.fixtures.workers import RunningWorker, run_worker
 

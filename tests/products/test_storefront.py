@@ -11,8 +11,7 @@ from shop.core.resources import Resources
 from shop.core.schemas import encode_cursor
 from shop.core.security import Role
 from tests.fixtures.auth import Account, create_user
-from tests.fixtures.catalog import create_category, create_products
-from tests.products.test_admin import create, eur
+from tests.fixtures.catalog import create, create_category, create_products, eur
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import pytest
 
 from shop.core.resources import Resources
 from shop.core.security import Role
-from tests.core.test_errors import assert_problem
 from tests.fixtures.auth import Account, create_user, login
+from tests.fixtures.problems import assert_problem
 
 USERS = "/api/v1/admin/users"
 

@@ -11,9 +11,9 @@ import pytest
 
 from shop.core.config import Settings
 from shop.core.resources import Resources
-from tests.conftest import settings_env
-from tests.core.test_errors import assert_problem
 from tests.fixtures.auth import PASSWORD, Account, login
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.settings import settings_env
 
 ADMIN_PASSWORD = "admin-password-123"
 

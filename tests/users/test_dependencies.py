@@ -13,9 +13,9 @@ from shop.core.resources import Resources
 from shop.core.routing import shop_router
 from shop.core.security import PrincipalDep, Role
 from shop.users.dependencies import CurrentUser, require_role, require_staff
-from tests.core.test_errors import assert_problem
 from tests.fixtures.app import client_for, running_app
 from tests.fixtures.auth import Account, bearer, create_user
+from tests.fixtures.problems import assert_problem
 
 
 def guarded_routers() -> list[APIRouter]:

@@ -10,8 +10,8 @@ import pytest
 from shop.core.config import Settings
 from shop.core.resources import Resources
 from shop.core.security import Role
-from tests.core.test_errors import assert_problem
 from tests.fixtures.auth import PASSWORD, Account, create_user
+from tests.fixtures.problems import assert_problem
 
 TOKEN = "/api/v1/auth/token"
 

@@ -3,8 +3,8 @@
 import httpx
 import pytest
 
-from tests.core.test_errors import assert_problem
 from tests.fixtures.auth import PASSWORD, Account, login
+from tests.fixtures.problems import assert_problem
 
 ME = "/api/v1/users/me"
 

@@ -8,8 +8,8 @@ from sqlalchemy import text
 
 from shop import events
 from shop.core.resources import Resources
-from tests.core.test_errors import assert_problem
 from tests.fixtures.auth import PASSWORD, Account, create_user, login, outbox_events
+from tests.fixtures.problems import assert_problem
 
 RESET = "/api/v1/auth/password-reset"
 CONFIRM = "/api/v1/auth/password-reset/confirm"

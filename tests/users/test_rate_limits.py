@@ -15,10 +15,10 @@ from fastapi import FastAPI
 
 from shop.core.config import Settings
 from shop.core.resources import Resources
-from tests.conftest import make_settings
-from tests.core.test_errors import assert_problem
 from tests.fixtures.app import client_for, running_app
 from tests.fixtures.auth import PASSWORD, Account
+from tests.fixtures.problems import assert_problem
+from tests.fixtures.settings import make_settings
 
 TOKEN = "/api/v1/auth/token"
 RESET = "/api/v1/auth/password-reset"

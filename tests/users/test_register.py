@@ -8,8 +8,8 @@ import pytest
 
 from shop import events
 from shop.core.resources import Resources
-from tests.core.test_errors import assert_problem
 from tests.fixtures.auth import Account, outbox_events
+from tests.fixtures.problems import assert_problem
 
 REGISTER = "/api/v1/auth/register"
 

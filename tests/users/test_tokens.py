@@ -14,8 +14,8 @@ from shop.core.config import Settings
 from shop.core.resources import Resources
 from shop.core.security import Role
 from shop.users.tokens import _signing_key
-from tests.core.test_errors import assert_problem
 from tests.fixtures.auth import Account, bearer, login
+from tests.fixtures.problems import assert_problem
 
 ME = "/api/v1/users/me"
 REFRESH = "/api/v1/auth/refresh"
