@@ -15,7 +15,7 @@ from shop.app import create_app
 from shop.core.config import Settings
 from shop.core.db import after_commit
 from shop.core.deps import SessionDep
-from shop.core.errors import Conflict, NotFound
+from shop.core.errors import Conflict, NotFound, Problem, error_responses
 from shop.core.resources import Resources
 from shop.core.routing import ShopRoute
 from shop.core.schemas import Schema
@@ -40,21 +40,24 @@ class RefusedButKept(Conflict):
 
 
 def probe_router() -> APIRouter:
+    # Each route declares what it answers, as the product's do: tests/fixtures/contract.py holds
+    # every response to the app's document, the probe's routes included.
     router = APIRouter(prefix="/api/v1/probe", route_class=ShopRoute)
 
     @router.post("/items", status_code=201)
     async def create_item(item: ItemIn) -> ItemIn:
         return item
 
-    @router.get("/items/{item_id}")
+    @router.get("/items/{item_id}", responses=error_responses(NotFound))
     async def read_item(item_id: UUID) -> dict[str, str]:
         raise NotFound(f"No item {item_id}.")
 
-    @router.get("/conflict")
+    @router.get("/conflict", responses=error_responses(Conflict))
     async def conflict() -> None:
-        raise Conflict("Already there.", errors=[{"field": "name"}])
+        raise Conflict("Already there.", errors=[{"sku": "PROBE-1"}])
 
-    @router.get("/crash")
+    # What a bug looks like to a client (the request context's 500): only this probe answers it.
+    @router.get("/crash", responses={500: {"model": Problem, "description": "internal_error"}})
     async def crash() -> None:
         raise RuntimeError("secret internal detail")
 
@@ -63,7 +66,7 @@ def probe_router() -> APIRouter:
         log.info("probe.logged", answer=42)
         return {"logged": True}
 
-    @router.post("/notes", status_code=201)
+    @router.post("/notes", status_code=201, responses=error_responses(Conflict))
     async def write_note(
         note: NoteIn,
         session: SessionDep,

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from shop.app import create_app
 from shop.core.config import Settings
+from shop.core.errors import error_responses
 from shop.core.resources import Resources
 from shop.core.routing import ShopRoute
 from shop.core.security import PrincipalDep, Role
-from shop.users.dependencies import CurrentUser, require_role, require_staff
+from shop.users.dependencies import STAFF_ERRORS, CurrentUser, require_role, require_staff
 from tests.core.test_errors import assert_problem
 from tests.fixtures.app import client_for, running_app
 from tests.fixtures.auth import Account, bearer, create_user
@@ -21,14 +22,16 @@ from tests.fixtures.auth import Account, bearer, create_user
 def guarded_routers() -> list[APIRouter]:
     # As `api.py` mounts another domain's admin router: the guard on the include, the
     # principal read through core only.
-    staff_area = APIRouter(prefix="/api/v1/admin/probe", route_class=ShopRoute)
+    staff_area = APIRouter(
+        prefix="/api/v1/admin/probe", route_class=ShopRoute, responses=error_responses(*STAFF_ERRORS)
+    )
 
     @staff_area.get("/whoami")
     async def whoami(principal: PrincipalDep) -> dict[str, str]:
         logging.getLogger("probe").info("probe.staff_area")
         return {"user_id": str(principal.user_id), "role": principal.role.value}
 
-    open_area = APIRouter(prefix="/api/v1/probe-auth", route_class=ShopRoute)
+    open_area = APIRouter(prefix="/api/v1/probe-auth", route_class=ShopRoute, responses=error_responses(*STAFF_ERRORS))
 
     @open_area.get("/principal")
     async def principal_without_authentication(principal: PrincipalDep) -> dict[str, str]:

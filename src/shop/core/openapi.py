@@ -17,6 +17,7 @@ A route declares only its own truth, with the helpers here: `NOT_MODIFIED` and
 (it reads its JSON body itself).
 """
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import Annotated, Any
 
@@ -145,6 +146,8 @@ def describe(document: dict[str, Any], *, unshed_prefixes: tuple[str, ...]) -> N
     schemas: dict[str, Any] = components.setdefault("schemas", {})
     headers: dict[str, Any] = components.setdefault("headers", {})
     for path, _, operation in operations(document):
+        # Named after the operation, not the function: `logIn` is "Log in", not "Token".
+        operation["summary"] = _sentence(operation["operationId"])
         _restate_parameters(operation)
         _hoist_body_models(operation, schemas)
         responses: dict[str, Any] = operation["responses"]
@@ -174,6 +177,11 @@ def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, A
     for path, methods in document.get("paths", {}).items():
         for method, operation in methods.items():
             yield path, method, operation
+
+
+def _sentence(operation_id: str) -> str:
+    words = re.sub(r"(?<!^)([A-Z])", r" \1", operation_id).lower()
+    return words[0].upper() + words[1:]
 
 
 def _problem_response(error: type[ShopError]) -> dict[str, Any]:
