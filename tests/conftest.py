@@ -14,6 +14,7 @@ from shop.core.embedded import EmbeddedValkey
 from shop.core.mailsink import Mailbox, start_mail_sink
 from shop.core.resources import Resources
 from tests.fixtures.app import client_for, running_app
+from tests.fixtures.contract import Recorder, checking_every_response
 from tests.fixtures.database import create_test_database, truncate_all
 
 # Every log line of the run is scanned for secrets when it ends (tests/fixtures/logscan.py).
@@ -26,6 +27,22 @@ from tests.fixtures.logscan import (  # noqa: F401  (hooks, found here by pytest
 from tests.fixtures.servers import free_port
 from tests.fixtures.services import ServiceUrls, find_services
 from tests.fixtures.settings import broker_url_for, make_settings
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _every_response_checked() -> Iterator[Recorder]:
+    """Every response any test's HTTP call receives is held to the OpenAPI document (tests/fixtures/contract.py)."""
+    with checking_every_response() as recorder:
+        yield recorder
+
+
+@pytest.fixture(autouse=True)
+def _responses_as_documented(_every_response_checked: Recorder) -> Iterator[None]:
+    """A response the document does not declare fails the test that received it (or whose fixtures did)."""
+    yield
+    mismatches = _every_response_checked.take()
+    if mismatches:
+        pytest.fail("responses that the OpenAPI document does not declare:\n" + "\n".join(mismatches), pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,8 @@
 """Property-based fuzzing of the whole HTTP API against its own /openapi.json (schemathesis).
 
 Requests that fit the schema and requests that break it go to a real server on the real
-services. No answer may be a 5xx; status codes, content types and bodies must be the ones the
-schema declares; a request that breaks the schema must be refused. Two passes:
+services. No answer may be a 5xx; status codes, content types, bodies and headers must be the
+ones the schema declares; a request that breaks the schema must be refused. Two passes:
 
 - random requests to every operation as every caller: anonymous, a customer, staff and an
   admin, `SHOP_FUZZ_MAX_EXAMPLES` of them (default 10) per operation and caller;
@@ -29,6 +29,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -53,6 +54,7 @@ CHECKS = [
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
+    response_headers_conformance,
     negative_data_rejection,
 ]
 CALLERS = ["anonymous", *Role]

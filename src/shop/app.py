@@ -18,7 +18,7 @@ from shop.core.headers import AllowedOriginsCORSMiddleware, SecurityHeadersMiddl
 from shop.core.lifecycle import Drain, drain_on_sigterm
 from shop.core.limits import BodyLimitMiddleware
 from shop.core.logging import RequestContextMiddleware, configure_logging
-from shop.core.openapi import install_openapi
+from shop.core.openapi import install_openapi, operation_id
 from shop.core.resources import open_resources
 from shop.core.routing import ShopRoute
 from shop.core.shedding import ConcurrencyLimitMiddleware
@@ -58,11 +58,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         openapi_url=OPENAPI_URL if settings.docs_enabled else None,
+        generate_unique_id_function=operation_id,
     )
     app.router.route_class = ShopRoute
     app.state.drain = Drain()
     install_error_handlers(app)
-    install_openapi(app)
+    install_openapi(app, unshed_prefixes=NEVER_SHED_PREFIXES)
     if settings.docs_enabled:
         install_docs(app, openapi_url=OPENAPI_URL)
     app.include_router(health.router)

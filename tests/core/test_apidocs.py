@@ -20,7 +20,7 @@ from tests.fixtures.catalog import create_products
 from tests.fixtures.servers import RunningServer, run_server
 from tests.fixtures.settings import settings_env
 
-LIST_PRODUCTS = "list_products_api_v1_products_get"
+LIST_PRODUCTS = "listProducts"
 PRODUCT_NAME = "Docs 000"  # the first name create_products gives with the prefix "Docs"
 
 
@@ -68,7 +68,7 @@ class TestRedoc:
             page = watched.page
             await page.goto(f"{server.base_url}/redoc")
             operation = page.locator(f"[id='operation/{LIST_PRODUCTS}']")
-            await expect(operation.get_by_role("heading", name="List Products")).to_be_visible()
+            await expect(operation.get_by_role("heading", name="List products")).to_be_visible()
             assert await page.locator("[id^='operation/']").count() == operation_count(server)
 
 

@@ -129,7 +129,7 @@ class TestDomainAndUnexpectedErrors:
     async def test_a_shop_error_keeps_its_status_code_and_errors(self, probe: httpx.AsyncClient) -> None:
         body = assert_problem(await probe.get("/api/v1/probe/conflict"), 409, "conflict")
         assert body["detail"] == "Already there."
-        assert body["errors"] == [{"field": "name"}]
+        assert body["errors"] == [{"sku": "PROBE-1"}]
 
     async def test_a_crash_is_a_500_with_the_request_id_only(
         self, probe: httpx.AsyncClient, caplog: pytest.LogCaptureFixture

@@ -72,7 +72,7 @@ class TestCommands:
         [
             (["shop", "serv"], "has no command 'serv'"),
             (["shop", "serve", "--wrkers", "2"], "No such option: --wrkers"),
-            (["shop", "serve", "--workers", "two"], "valid integer"),
+            (["shop", "serve", "--workers", "two"], "'two' is not a valid"),
             (["shop", "worker", "-Q", "emails"], "not options of shop worker"),
             (["shop", "outbox"], "has no command '(none)'"),
         ],

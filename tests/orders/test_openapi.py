@@ -7,24 +7,41 @@ import pytest
 
 # A JSON body can be too large or of another media type (see shop.core.routing).
 JSON_BODY = {"413", "415"}
+# Every operation can be shed under load, or lose its database (see shop.core.openapi).
+UNAVAILABLE = {"503"}
 # (method, path) → (takes Idempotency-Key, error statuses)
 ROUTES: dict[tuple[str, str], tuple[bool, set[str]]] = {
-    ("get", "/api/v1/cart"): (False, {"401", "422"}),
-    ("put", "/api/v1/cart/items/{variant_id}"): (False, {"401", "422"} | JSON_BODY),
-    ("delete", "/api/v1/cart/items/{variant_id}"): (False, {"401", "422"}),
-    ("delete", "/api/v1/cart"): (False, {"401", "422"}),
-    ("post", "/api/v1/orders"): (True, {"400", "401", "409", "422", "429"} | JSON_BODY),
-    ("get", "/api/v1/orders"): (False, {"401", "422"}),
-    ("get", "/api/v1/orders/{order_id}"): (False, {"401", "404", "422"}),
-    ("post", "/api/v1/orders/{order_id}/pay"): (True, {"400", "401", "402", "404", "409", "422", "502"} | JSON_BODY),
-    ("post", "/api/v1/orders/{order_id}/cancel"): (True, {"400", "401", "404", "409", "422", "502"}),
-    ("get", "/api/v1/admin/orders"): (False, {"401", "403", "422"}),
-    ("get", "/api/v1/admin/orders/{order_id}"): (False, {"401", "403", "404", "422"}),
-    ("post", "/api/v1/admin/orders/{order_id}/ship"): (True, {"400", "401", "403", "404", "409", "422"} | JSON_BODY),
-    ("post", "/api/v1/admin/orders/{order_id}/deliver"): (True, {"400", "401", "403", "404", "409", "422"}),
-    ("post", "/api/v1/admin/orders/{order_id}/refund"): (True, {"400", "401", "403", "404", "409", "422", "502"}),
-    ("post", "/api/v1/admin/orders/{order_id}/cancel"): (True, {"400", "401", "403", "404", "409", "422", "502"}),
-    ("post", "/api/v1/payments/webhook"): (False, {"400", "422"}),
+    ("get", "/api/v1/cart"): (False, {"401", "422"} | UNAVAILABLE),
+    ("put", "/api/v1/cart/items/{variant_id}"): (False, {"401", "422"} | JSON_BODY | UNAVAILABLE),
+    ("delete", "/api/v1/cart/items/{variant_id}"): (False, {"401", "422"} | UNAVAILABLE),
+    ("delete", "/api/v1/cart"): (False, {"401", "422"} | UNAVAILABLE),
+    ("post", "/api/v1/orders"): (True, {"400", "401", "409", "422", "429"} | JSON_BODY | UNAVAILABLE),
+    ("get", "/api/v1/orders"): (False, {"401", "422"} | UNAVAILABLE),
+    ("get", "/api/v1/orders/{order_id}"): (False, {"401", "404", "422"} | UNAVAILABLE),
+    ("post", "/api/v1/orders/{order_id}/pay"): (
+        True,
+        {"400", "401", "402", "404", "409", "422", "502"} | JSON_BODY | UNAVAILABLE,
+    ),
+    ("post", "/api/v1/orders/{order_id}/cancel"): (True, {"400", "401", "404", "409", "422", "502"} | UNAVAILABLE),
+    ("get", "/api/v1/admin/orders"): (False, {"401", "403", "422"} | UNAVAILABLE),
+    ("get", "/api/v1/admin/orders/{order_id}"): (False, {"401", "403", "404", "422"} | UNAVAILABLE),
+    ("post", "/api/v1/admin/orders/{order_id}/ship"): (
+        True,
+        {"400", "401", "403", "404", "409", "422"} | JSON_BODY | UNAVAILABLE,
+    ),
+    ("post", "/api/v1/admin/orders/{order_id}/deliver"): (
+        True,
+        {"400", "401", "403", "404", "409", "422"} | UNAVAILABLE,
+    ),
+    ("post", "/api/v1/admin/orders/{order_id}/refund"): (
+        True,
+        {"400", "401", "403", "404", "409", "422", "502"} | UNAVAILABLE,
+    ),
+    ("post", "/api/v1/admin/orders/{order_id}/cancel"): (
+        True,
+        {"400", "401", "403", "404", "409", "422", "502"} | UNAVAILABLE,
+    ),
+    ("post", "/api/v1/payments/webhook"): (False, {"400", "413", "422"} | UNAVAILABLE),
 }
 
 

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from shop.app import create_app
 from shop.core.config import Settings
+from shop.core.errors import error_responses
 from shop.core.resources import Resources
 from shop.core.routing import shop_router
 from shop.core.security import PrincipalDep, Role
-from shop.users.dependencies import CurrentUser, require_role, require_staff
+from shop.users.dependencies import STAFF_ERRORS, CurrentUser, require_role, require_staff
 from tests.fixtures.app import client_for, running_app
 from tests.fixtures.auth import Account, bearer, create_user
 from tests.fixtures.problems import assert_problem
@@ -21,14 +22,14 @@ from tests.fixtures.problems import assert_problem
 def guarded_routers() -> list[APIRouter]:
     # As `api.py` mounts another domain's admin router: the guard on the include, the
     # principal read through core only.
-    staff_area = shop_router(prefix="/api/v1/admin/probe")
+    staff_area = shop_router(prefix="/api/v1/admin/probe", responses=error_responses(*STAFF_ERRORS))
 
     @staff_area.get("/whoami")
     async def whoami(principal: PrincipalDep) -> dict[str, str]:
         logging.getLogger("probe").info("probe.staff_area")
         return {"user_id": str(principal.user_id), "role": principal.role.value}
 
-    open_area = shop_router(prefix="/api/v1/probe-auth")
+    open_area = shop_router(prefix="/api/v1/probe-auth", responses=error_responses(*STAFF_ERRORS))
 
     @open_area.get("/principal")
     async def principal_without_authentication(principal: PrincipalDep) -> dict[str, str]:

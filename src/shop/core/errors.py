@@ -4,6 +4,7 @@ Services raise a `ShopError` subclass; the handlers registered in `install_error
 turn it, FastAPI's validation errors and Starlette's HTTP errors into one response shape.
 """
 
+import uuid
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, ClassVar
@@ -11,7 +12,8 @@ from typing import Any, ClassVar
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
@@ -31,6 +33,8 @@ class ShopError(Exception):
     # A 4xx is the request's outcome for good, and an Idempotency-Key replays it. Not so for a
     # "not now" (a rate limit, work in progress): the request did not run, and a retry may.
     final: ClassVar[bool] = True
+    # Headers that every answer of this error carries, declared in the OpenAPI document.
+    response_headers: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -53,6 +57,7 @@ class BadRequest(ShopError):
 class Unauthorized(ShopError):
     status = 401
     code = "unauthorized"
+    response_headers = ("WWW-Authenticate",)
 
     def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
         super().__init__(detail, **kwargs)
@@ -98,6 +103,7 @@ class RateLimited(ShopError):
     status = 429
     code = "rate_limited"
     final = False
+    response_headers = ("Retry-After",)
 
     def __init__(self, retry_after: int, detail: str | None = None) -> None:
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
@@ -106,21 +112,67 @@ class RateLimited(ShopError):
 class ServiceUnavailable(ShopError):
     status = 503
     code = "service_unavailable"
+    response_headers = ("Retry-After",)
 
     def __init__(self, detail: str | None = None, retry_after: int = 5) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
-class Problem(BaseModel):
-    """RFC 9457 problem details, as every error response of the API is shaped."""
+class ValidationErrorItem(BaseModel):
+    """One invalid input: where it is (`loc`: `body`, `query`, `path` or `header`, then the field), what
+    is wrong with it (`msg`, for people) and the kind of error (`type`, stable: `missing`, `too_long`…)."""
 
-    type: str = "about:blank"
-    title: str
+    model_config = ConfigDict(extra="forbid")
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+# What the refusals other than validation errors list in `errors`: each names what it is about.
+
+
+class StockShortfall(BaseModel):
+    """A variant without the units asked for (409 `insufficient_stock`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    variant_id: uuid.UUID
+    requested: int
+    available: int
+
+
+class VariantReference(BaseModel):
+    """A variant that cannot be bought (422 `variant_unavailable`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    variant_id: uuid.UUID
+
+
+class SkuReference(BaseModel):
+    """A SKU that another variant has (409 `sku_taken`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: the shape of every error response of the API."""
+
+    type: str = Field(description="Always `about:blank`: `code` tells the errors apart.")
+    title: str = Field(description="The HTTP status's phrase.")
     status: int
-    detail: str
-    code: str
-    errors: list[dict[str, Any]] | None = None
-    request_id: str | None = None
+    detail: str = Field(description="What went wrong, for people.")
+    code: str = Field(description="What went wrong, for programs: stable, snake_case (`insufficient_stock`).")
+    # Left out of an answer when there is nothing to say: never null.
+    errors: list[ValidationErrorItem | StockShortfall | VariantReference | SkuReference] | SkipJsonSchema[None] = Field(
+        default=None, description="What the refusal is about: each invalid input, short variant or taken SKU."
+    )
+    request_id: str | SkipJsonSchema[None] = Field(
+        default=None, description="Only on a 500, which is a bug: quote it when reporting one."
+    )
 
 
 # Codes for errors raised by Starlette itself (unknown route, wrong method, body limit).
@@ -164,18 +216,28 @@ def problem_response(
 
 
 def error_responses(*errors: type[ShopError]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entries so `/docs` shows a route's problem+json answers."""
-    declared: dict[int | str, dict[str, Any]] = {}
+    """OpenAPI `responses=` entries so `/docs` shows a route's problem+json answers.
+
+    Each status lists its codes; a header is declared required when every code of the status
+    sends it (`shop.core.openapi` fills in what each header means).
+    """
+    by_status: dict[int, list[type[ShopError]]] = {}
     all_errors: tuple[type[ShopError], ...] = (UnprocessableEntity, *errors)
     for error in all_errors:
-        entry = declared.setdefault(
-            error.status,
-            {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": ""},
-        )
-        codes = [c for c in entry["description"].split(", ") if c]
-        if error.code not in codes:
-            codes.append(error.code)
-        entry["description"] = ", ".join(codes)
+        classes = by_status.setdefault(error.status, [])
+        if error.code not in (known.code for known in classes):
+            classes.append(error)
+    declared: dict[int | str, dict[str, Any]] = {}
+    for status, classes in by_status.items():
+        names = {name for error in classes for name in error.response_headers}
+        declared[status] = {
+            "model": Problem,
+            "content": {PROBLEM_JSON: {}},
+            "description": ", ".join(error.code for error in classes),
+            "headers": {
+                name: {"required": all(name in error.response_headers for error in classes)} for name in sorted(names)
+            },
+        }
     return declared
 
 

@@ -44,13 +44,18 @@ class Readiness(BaseModel):
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/health/live")
+@router.get("/health/live", operation_id="getLiveness")
 async def live() -> Liveness:
     """200 while the process runs."""
     return Liveness()
 
 
-@router.get("/health/ready", response_model=Readiness, responses={503: {"model": Readiness}})
+@router.get(
+    "/health/ready",
+    operation_id="getReadiness",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Not ready: `draining`, or `unavailable` (PostgreSQL)"}},
+)
 async def ready(request: Request, resources: ResourcesDep) -> JSONResponse:
     """200 `ok` or `degraded` while PostgreSQL answers (Redis, broker or replica may be down); else 503.
 

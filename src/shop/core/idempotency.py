@@ -89,6 +89,7 @@ class IdempotencyKeyReused(UnprocessableEntity):
 
 class IdempotencyInProgress(Conflict):
     code = "idempotency_in_progress"
+    response_headers = ("Retry-After",)
 
     def __init__(self, detail: str = "A request with this Idempotency-Key is still running; retry shortly.") -> None:
         super().__init__(detail, headers={"Retry-After": "1"})

@@ -26,7 +26,7 @@ router = shop_router(
 MOVE_ERRORS = (NotFound, InvalidTransition, *IDEMPOTENCY_ERRORS)
 
 
-@router.get("")
+@router.get("", operation_id="adminListOrders")
 async def list_orders(
     session: SessionDep,
     limit: PageSize = 20,
@@ -41,7 +41,7 @@ async def list_orders(
     return await orders.page(session, where=where, limit=limit, cursor=cursor)
 
 
-@router.get("/{order_id}", responses=error_responses(NotFound))
+@router.get("/{order_id}", operation_id="adminGetOrder", responses=error_responses(NotFound))
 async def get_order(order_id: uuid.UUID, session: SessionDep) -> schemas.Order:
     """Any order."""
     return await orders.get(session, order_id=order_id, owner=None)
@@ -75,6 +75,7 @@ async def refund_order(
 
 @router.post(
     "/{order_id}/cancel",
+    operation_id="adminCancelOrder",
     dependencies=[IdempotencyKey],
     responses=error_responses(*MOVE_ERRORS, PaymentInProgress, PaymentProviderError),
 )

@@ -48,6 +48,7 @@ class PaymentDeclined(ShopError):
 class PaymentInProgress(Conflict):
     code = "payment_in_progress"
     final = False
+    response_headers = ("Retry-After",)
 
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__(

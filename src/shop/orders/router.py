@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import Header, Request, Response
 
 from shop.core.deps import SessionDep, SettingsDep
-from shop.core.errors import NotFound, RateLimited, error_responses
+from shop.core.errors import NotFound, PayloadTooLarge, RateLimited, error_responses
 from shop.core.idempotency import IdempotencyInProgress, IdempotencyKeyReused, InvalidIdempotencyKey
+from shop.core.openapi import raw_json_body
 from shop.core.routing import shop_router
 from shop.core.schemas import Cursor, Page, PageSize
 from shop.orders import schemas
@@ -145,7 +146,13 @@ async def cancel_order(
 # -- the payment provider ------------------------------------------------------------------------
 
 
-@payments_router.post("/webhook", responses=error_responses(InvalidSignature))
+@payments_router.post(
+    "/webhook",
+    operation_id="receivePaymentEvent",
+    responses=error_responses(InvalidSignature, PayloadTooLarge),
+    # The body is read raw, to check the signature over its bytes before anything else.
+    openapi_extra=raw_json_body(schemas.WebhookEvent, required_headers=["Shop-Signature"]),
+)
 async def payment_webhook(
     request: Request,
     gateway: PaymentGatewayDep,

@@ -184,7 +184,8 @@ class WebhookData(BaseModel):
 
     order_id: uuid.UUID
     amount: StrictInt
-    currency: str
+    # ISO 4217; compared with the order's, so a longer one could only ever mismatch.
+    currency: Annotated[str, Field(max_length=3)]
     reference: Annotated[str, Field(min_length=1, max_length=200)]
 
 

@@ -7,6 +7,7 @@ from fastapi import File, Response, UploadFile
 
 from shop.core.deps import SessionDep, SettingsDep
 from shop.core.errors import Conflict, NotFound, PayloadTooLarge, error_responses
+from shop.core.openapi import LOCATED
 from shop.core.routing import shop_router
 from shop.core.security import PrincipalDep
 from shop.products import schemas
@@ -59,7 +60,7 @@ async def create_product(data: schemas.ProductCreate, session: SessionDep, setti
 @router.post(
     "/products/import",
     status_code=202,
-    responses=error_responses(UnsupportedCatalogFile, UnusableCatalogFile, PayloadTooLarge),
+    responses={202: LOCATED, **error_responses(UnsupportedCatalogFile, UnusableCatalogFile, PayloadTooLarge)},
 )
 async def import_products(
     file: Annotated[UploadFile, File(description="A CSV or JSON Lines catalog file (see the README).")],

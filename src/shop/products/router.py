@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shop.core.cache import CacheKey
 from shop.core.deps import ReadSessionDep, SettingsDep, resources_of
 from shop.core.errors import NotFound, UnprocessableEntity, error_responses
+from shop.core.openapi import NOT_MODIFIED, TAKES_IF_NONE_MATCH
 from shop.core.routing import shop_router
 from shop.core.schemas import Cursor, Page, PageSize
 from shop.products import schemas
@@ -62,7 +63,9 @@ async def _cached(
     return await shop.cache.get_or_load(key, from_replica, ttl, primary=from_primary)
 
 
-@router.get("/categories", response_model=schemas.CategoryList)
+@router.get(
+    "/categories", response_model=schemas.CategoryList, responses=NOT_MODIFIED, dependencies=[TAKES_IF_NONE_MATCH]
+)
 async def list_categories(request: Request) -> Response:
     """The whole category tree, flat, each with its `parent_id`."""
     body = await _cached(request, CATEGORIES_KEY, CATEGORIES_CACHE_SECONDS, categories.tree_json)
@@ -106,7 +109,12 @@ async def list_products(
     return Page(items=items, next_cursor=next_cursor(query.sort, last_keys) if last_keys else None)
 
 
-@router.get("/products/by-slug/{slug}", response_model=schemas.Product, responses=error_responses(NotFound))
+@router.get(
+    "/products/by-slug/{slug}",
+    response_model=schemas.Product,
+    responses={**error_responses(NotFound), **NOT_MODIFIED},
+    dependencies=[TAKES_IF_NONE_MATCH],
+)
 async def get_product_by_slug(slug: Annotated[str, Path(max_length=220)], request: Request) -> Response:
     """One product by its slug."""
     currency = resources_of(request).settings.currency
@@ -119,7 +127,12 @@ async def get_product_by_slug(slug: Annotated[str, Path(max_length=220)], reques
     return _product(body, request)
 
 
-@router.get("/products/{product_id}", response_model=schemas.Product, responses=error_responses(NotFound))
+@router.get(
+    "/products/{product_id}",
+    response_model=schemas.Product,
+    responses={**error_responses(NotFound), **NOT_MODIFIED},
+    dependencies=[TAKES_IF_NONE_MATCH],
+)
 async def get_product(product_id: uuid.UUID, request: Request) -> Response:
     """One product with its variants; `ETag`, and 304 for `If-None-Match`."""
     currency = resources_of(request).settings.currency

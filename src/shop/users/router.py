@@ -44,6 +44,7 @@ async def register(body: schemas.UserCreate, response: Response, session: Sessio
 
 @auth_router.post(
     "/token",
+    operation_id="logIn",
     responses=error_responses(InvalidCredentials, AccountDisabled, RateLimited),
 )
 async def token(
@@ -63,7 +64,7 @@ async def token(
     )
 
 
-@auth_router.post("/refresh", responses=error_responses(InvalidToken, AccountDisabled))
+@auth_router.post("/refresh", operation_id="refreshTokens", responses=error_responses(InvalidToken, AccountDisabled))
 async def refresh(
     body: schemas.RefreshRequest, response: Response, session: SessionDep, settings: SettingsDep
 ) -> schemas.TokenPair:
@@ -109,13 +110,18 @@ async def confirm_password_reset(
     )
 
 
-@me_router.get("/me", response_model=schemas.User)
+@me_router.get("/me", operation_id="getCurrentUser", response_model=schemas.User)
 async def read_me(user: CurrentUser) -> User:
     """The caller's account."""
     return user
 
 
-@me_router.patch("/me", response_model=schemas.User, responses=error_responses(InvalidCurrentPassword, EmailTaken))
+@me_router.patch(
+    "/me",
+    operation_id="updateCurrentUser",
+    response_model=schemas.User,
+    responses=error_responses(InvalidCurrentPassword, EmailTaken),
+)
 async def update_me(body: schemas.UserUpdate, user: CurrentUser, session: SessionDep) -> User:
     """Change the caller's name, email or password (the last two need `current_password`)."""
     return await users.update_own(session, user=user, data=body)

@@ -1,0 +1,168 @@
+"""/openapi.json as a client generator reads it: names, security, servers, headers and errors.
+
+That every answer the suite receives is the one the document declares is checked for every
+response by tests/fixtures/contract.py; here, the parts of the document no single answer shows.
+"""
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+CAMEL_CASE = re.compile(r"^[a-z][a-zA-Z0-9]*$")
+OAUTH2 = [{"OAuth2PasswordBearer": []}]
+PROBLEM_JSON = "application/problem+json"
+
+
+@pytest.fixture
+async def spec(client: httpx.AsyncClient) -> dict[str, Any]:
+    document: dict[str, Any] = (await client.get("/openapi.json")).json()
+    return document
+
+
+def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, operation) for path, methods in spec["paths"].items() for method, operation in methods.items()
+    ]
+
+
+def header(spec: dict[str, Any], response: dict[str, Any], name: str) -> dict[str, Any] | None:
+    found: dict[str, Any] | None = response.get("headers", {}).get(name)
+    if found is not None and "$ref" in found:
+        found = spec["components"]["headers"][found["$ref"].rsplit("/", 1)[1]]
+    return found
+
+
+def test_operation_ids_are_unique_camel_case_words(spec: dict[str, Any]) -> None:
+    ids = [operation["operationId"] for _, _, operation in operations(spec)]
+    assert len(ids) == len(set(ids))
+    assert [name for name in ids if not CAMEL_CASE.fullmatch(name)] == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "operation_id"),
+    [
+        ("get", "/api/v1/products", "listProducts"),
+        ("get", "/api/v1/products/{product_id}", "getProduct"),
+        ("post", "/api/v1/auth/token", "logIn"),
+        ("get", "/api/v1/users/me", "getCurrentUser"),
+        ("post", "/api/v1/orders", "placeOrder"),
+        ("get", "/api/v1/orders", "listOrders"),
+        ("get", "/api/v1/admin/orders", "adminListOrders"),
+        ("post", "/api/v1/orders/{order_id}/pay", "payOrder"),
+        ("post", "/api/v1/payments/webhook", "receivePaymentEvent"),
+        ("get", "/health/ready", "getReadiness"),
+    ],
+)
+def test_operation_ids_read_as_what_they_do(spec: dict[str, Any], method: str, path: str, operation_id: str) -> None:
+    assert spec["paths"][path][method]["operationId"] == operation_id
+
+
+def test_public_operations_say_they_need_no_token(spec: dict[str, Any]) -> None:
+    for path, method, operation in operations(spec):
+        guarded = "401" in operation["responses"] and path not in {
+            "/api/v1/auth/token",  # a wrong password
+            "/api/v1/auth/refresh",  # a stale refresh token
+            "/api/v1/auth/password-reset/confirm",  # a used reset token
+        }
+        assert operation["security"] == (OAUTH2 if guarded else []), (method, path)
+
+
+def test_servers_licence_and_contact(spec: dict[str, Any]) -> None:
+    assert spec["servers"] == [{"url": "/", "description": "The origin that serves this document"}]
+    assert spec["info"]["license"] == {"name": "MIT", "identifier": "MIT"}
+    assert spec["info"]["contact"]["name"]
+
+
+def test_every_response_names_its_request_id(spec: dict[str, Any]) -> None:
+    for path, method, operation in operations(spec):
+        for status, response in operation["responses"].items():
+            request_id = header(spec, response, "X-Request-ID")
+            assert request_id is not None and request_id["required"], (method, path, status)
+
+
+def test_every_operation_that_load_shedding_covers_can_be_a_503_with_retry_after(spec: dict[str, Any]) -> None:
+    for path, method, operation in operations(spec):
+        if path.startswith("/health/"):
+            continue  # never shed: a probe must get its answer (shop.app)
+        unavailable = operation["responses"]["503"]
+        assert list(unavailable["content"]) == [PROBLEM_JSON], (method, path)
+        assert header(spec, unavailable, "Retry-After") == {
+            "description": "Seconds to wait before trying again.",
+            "schema": {"type": "integer", "minimum": 1},
+            "required": True,
+        }
+    assert "503" not in spec["paths"]["/health/live"]["get"]["responses"]
+
+
+def test_retry_after_is_declared_where_a_limit_or_a_busy_key_sends_it(spec: dict[str, Any]) -> None:
+    checkout = spec["paths"]["/api/v1/orders"]["post"]["responses"]
+    assert header(spec, checkout["429"], "Retry-After")["required"]  # type: ignore[index]
+    # 409 idempotency_in_progress sends it, 409 insufficient_stock does not.
+    assert header(spec, checkout["409"], "Retry-After")["required"] is False  # type: ignore[index]
+    login = spec["paths"]["/api/v1/auth/token"]["post"]["responses"]
+    assert header(spec, login["429"], "Retry-After")["required"]  # type: ignore[index]
+    assert header(spec, login["401"], "WWW-Authenticate")["required"]  # type: ignore[index]
+
+
+def test_idempotent_operations_declare_the_replay_header(spec: dict[str, Any]) -> None:
+    for path, method, operation in operations(spec):
+        takes_key = any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", []))
+        for status, response in operation["responses"].items():
+            replayed = header(spec, response, "Idempotent-Replayed")
+            replayable = takes_key and status < "500" and status != "429"
+            assert (replayed is not None) is replayable, (method, path, status)
+            if replayed is not None:
+                assert replayed["schema"] == {"type": "string", "enum": ["true"]}
+                assert replayed["required"] is False
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/categories", "/api/v1/products/{product_id}", "/api/v1/products/by-slug/{slug}"]
+)
+def test_cached_reads_take_if_none_match_and_answer_304_with_an_etag(spec: dict[str, Any], path: str) -> None:
+    operation = spec["paths"][path]["get"]
+    (if_none_match,) = [p for p in operation["parameters"] if p["name"] == "If-None-Match"]
+    assert (if_none_match["in"], if_none_match["required"]) == ("header", False)
+    responses = operation["responses"]
+    assert "content" not in responses["304"]
+    for status in ("200", "304"):
+        assert header(spec, responses[status], "ETag")["required"], status  # type: ignore[index]
+
+
+def test_the_webhook_declares_its_body_its_signature_and_its_413(spec: dict[str, Any]) -> None:
+    webhook = spec["paths"]["/api/v1/payments/webhook"]["post"]
+    body = webhook["requestBody"]
+    assert body["required"] is True
+    assert body["content"] == {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookEvent"}}}
+    event = spec["components"]["schemas"]["WebhookEvent"]
+    assert set(event["required"]) == {"id", "type", "data"}
+    assert event["properties"]["data"] == {"$ref": "#/components/schemas/WebhookData"}
+    (signature,) = webhook["parameters"]
+    assert (signature["name"], signature["in"], signature["required"]) == ("Shop-Signature", "header", True)
+    assert signature["schema"]["type"] == "string"
+    assert webhook["responses"]["413"]["description"] == "payload_too_large"
+
+
+def test_the_import_says_where_to_follow_the_job(spec: dict[str, Any]) -> None:
+    accepted = spec["paths"]["/api/v1/admin/products/import"]["post"]["responses"]["202"]
+    assert header(spec, accepted, "Location")["required"]  # type: ignore[index]
+
+
+def test_problems_type_their_validation_errors(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    problem = schemas["Problem"]
+    assert set(problem["required"]) == {"type", "title", "status", "detail", "code"}
+    items = [option["$ref"].rsplit("/", 1)[1] for option in problem["properties"]["errors"]["items"]["anyOf"]]
+    assert items[0] == "ValidationErrorItem"
+    item = schemas["ValidationErrorItem"]
+    assert set(item["required"]) == {"loc", "msg", "type"}
+    assert item["properties"]["loc"]["items"] == {"anyOf": [{"type": "string"}, {"type": "integer"}]}
+    assert item["additionalProperties"] is False
+
+
+def test_form_bodies_have_readable_names(spec: dict[str, Any]) -> None:
+    assert [name for name in spec["components"]["schemas"] if name.startswith("Body_")] == []
+    token = spec["paths"]["/api/v1/auth/token"]["post"]["requestBody"]["content"]
+    assert token["application/x-www-form-urlencoded"]["schema"] == {"$ref": "#/components/schemas/LogInForm"}
