@@ -15,6 +15,7 @@ from shop.orders.models import (
     Refund,
 )
 from shop.products.models import Category, Product, SearchWord, StockMovement, Variant
+from shop.taxes.models import TaxClass, TaxRate
 from shop.users.models import PasswordResetToken, RefreshToken, User
 
 __all__ = [
@@ -37,6 +38,8 @@ __all__ = [
     "Refund",
     "SearchWord",
     "StockMovement",
+    "TaxClass",
+    "TaxRate",
     "User",
     "Variant",
 ]
