@@ -108,7 +108,7 @@ async def test_a_storefront_flow_through_the_generated_client(
 
     # A customer registers, logs in and finds it, with a typo.
     email = f"ada-{uuid.uuid4().hex[:8]}@example.com"
-    user = await api("auth.register").asyncio(
+    user = await api("auth.register_user").asyncio(
         client=client,
         body=models.UserCreate(email=email, password="correct horse battery", full_name="Ada Lovelace"),
     )

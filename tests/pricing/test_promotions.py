@@ -117,6 +117,12 @@ class TestShipping:
         breakdown = priced([promotion(AmountOff(1))], lines=[line(10_000)], shipping=self.BANDS)
         assert breakdown.shipping == 395
 
+    def test_an_empty_cart_is_charged_no_shipping_and_free_shipping_is_worth_nothing(self) -> None:
+        waiver = promotion(FreeShipping())
+        breakdown = priced([waiver], lines=[], shipping=ShippingRate.flat(495))
+        assert (breakdown.shipping, breakdown.tax, breakdown.total) == (0, 0, 0)
+        assert breakdown.promotions == ()
+
 
 class TestConditions:
     @pytest.mark.parametrize(

@@ -1,7 +1,9 @@
 """Pricing: what a cart or an order costs, line by line, in integer minor units of the store currency.
 
-Pure and deterministic: no database, no I/O, no clock (the time is an argument). The cart, the
-checkout, the order, its emails and the admin API all show the breakdown `price()` returns.
+Pure and deterministic: no database, no I/O, no clock (the time is an argument). It is not wired
+in yet: the cart and the checkout still compute their own totals until the tax, shipping and
+promotion tables feed it; then the cart, the checkout, the order, its emails and the admin API
+will all show the breakdown `price()` returns.
 
 Amounts are integers of the currency's minor unit (core/money.py: EUR cents, JPY yen, BHD fils),
 and every rounding is to one minor unit, so a currency's exponent never enters the arithmetic.
@@ -12,8 +14,11 @@ the amounts taxed at one rate (the lines after their discounts, and the shipping
 the tax of that sum is rounded once, half up, to the minor unit, and that tax is allocated to
 the lines and the shipping in proportion to their amounts by largest remainder. Prices entered
 excluding tax: tax = net * r. Including tax: tax = gross * r / (1 + r), and the net is what is
-left. So the invoice's tax per rate is exactly the rounded tax of its taxable amount, and each
-line still carries an exact integer share of it for a later partial refund. A percentage off is
+left, so the gross the customer saw is what they pay. Excluding tax, the invoice's tax per rate
+is exactly the rounded tax of its taxable amount (BR-CO-17); including tax it can differ from
+taxable * r by one minor unit (EUR 9.99 at 19 %: net 8.39, tax 1.60, where 8.39 * 19 % rounds to
+1.59), the price kept over the check. Either way each line carries an exact integer share of the
+tax for a later partial refund. A percentage off is
 likewise rounded half up once, on the matching lines together, and allocated the same way.
 
 Stacking. At most two promotions apply to an order: the best automatic promotion, then at most

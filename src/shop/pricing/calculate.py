@@ -45,7 +45,7 @@ def price(
         promotions,
         lines,
         subtotals=subtotals,
-        shipping=shipping.charge(subtotal) if shipping else 0,
+        shipping=shipping.charge(subtotal) if shipping and lines else 0,
         customer=customer,
         now=now,
     )
@@ -62,7 +62,8 @@ def price(
             applied.append(by_code)
             remaining = [worth - off for worth, off in zip(remaining, by_code.lines, strict=True)]
 
-    charge = shipping.charge(sum(remaining)) if shipping else 0
+    # Nothing to send, nothing to ship: an empty cart is never charged shipping.
+    charge = shipping.charge(sum(remaining)) if shipping and lines else 0
     waived_by = next((index for index, done in enumerate(applied) if done.free_shipping), None)
     shipping_charged = 0 if waived_by is not None else charge
 

@@ -12,9 +12,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.core.db import Base, TimestampMixin, new_id
 
-# The classes every store has (shop.pricing.STANDARD, REDUCED, ZERO); an admin adds others.
-BUILTIN_CLASSES = ("standard", "reduced", "zero")
-
 
 class TaxClass(TimestampMixin, Base):
     __tablename__ = "tax_class"
@@ -22,7 +19,8 @@ class TaxClass(TimestampMixin, Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(100))
-    # The built-in classes cannot be deleted: products fall back on `standard`.
+    # Marks the classes every store has (standard, reduced, zero), which their admin API (still to
+    # come, with the rows themselves) will refuse to delete.
     builtin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 

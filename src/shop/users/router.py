@@ -33,6 +33,7 @@ me_router = shop_router(
 @auth_router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
+    operation_id="registerUser",
     response_model=schemas.User,
     responses=error_responses(EmailTaken),
 )
@@ -73,7 +74,7 @@ async def refresh(
     return await auth.refresh(session, settings=settings, raw_token=body.refresh_token)
 
 
-@auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses())
+@auth_router.post("/logout", operation_id="logOut", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses())
 async def logout(body: schemas.RefreshRequest, session: SessionDep) -> None:
     """End the login of this refresh token (no access token needed)."""
     await auth.logout(session, raw_token=body.refresh_token)
