@@ -44,7 +44,7 @@ TOKEN_MINUTES = 24 * 60
 # with the path prefix their load script puts before what it asks for.
 SHOP_SCENARIOS = {
     "detail_hot": "/api/v1/products/",
-    "listing": "",
+    "listing": "/api/v1/products?",
     "category_page": "/api/v1/products?",
     "search": "/api/v1/products?",
     "checkout": "",
@@ -111,11 +111,16 @@ def run_all(
     with serve_app("bench.apps.minimal:app", env, args.workers) as minimal:
         results.append(load(minimal, "FastAPI + Redis GET", "detail_hot", env, args, "/redis/"))
         results.append(load(minimal, "FastAPI + raw asyncpg", "detail_cold", env, args, "/sql/", cold=True))
+        results.append(load(minimal, "FastAPI + raw asyncpg", "listing", env, args, "/products?"))
         results.append(load(minimal, "FastAPI + raw asyncpg", "category_page", env, args, "/listing?"))
         results.append(load(minimal, "FastAPI + raw asyncpg", "search", env, args, "/search?"))
+    with serve_app("bench.apps.raw_checkout:app", env, args.workers) as raw_checkout:
+        results.append(load(raw_checkout, "FastAPI + raw asyncpg", "checkout", env, args, ""))
+    Redis.from_url(redis_url).flushdb()
     with serve_app("bench.apps.seed_style:app", env, args.workers) as seed_style:
-        results.append(load(seed_style, "seed-style", "detail_hot", env, args, "/products/"))
         results.append(load(seed_style, "seed-style", "detail_cold", env, args, "/products/", cold=True))
+        warm_up(seed_style.base, env, "/products/")
+        results.append(load(seed_style, "seed-style", "detail_hot", env, args, "/products/"))
     return results, soak_rss
 
 
@@ -270,8 +275,8 @@ def free_port() -> int:
 # -- load -------------------------------------------------------------------------------------
 
 
-def warm_up(base: str, env: dict[str, str]) -> None:
-    wrk(base, "detail_hot", {**env, "BENCH_PATH_PREFIX": "/api/v1/products/"}, duration=3, connections=16)
+def warm_up(base: str, env: dict[str, str], prefix: str = "/api/v1/products/") -> None:
+    wrk(base, "detail_hot", {**env, "BENCH_PATH_PREFIX": prefix}, duration=3, connections=16)
 
 
 def load(

@@ -1,5 +1,7 @@
 """What the stack allows: a minimal FastAPI app doing one Redis GET, or the shop's SQL via raw asyncpg.
 
+Reads only: the checkout's writes have their own baseline (bench/apps/raw_checkout.py).
+
 The SQL is what the shop sends for the same request (read off PostgreSQL's statement log), so
 the ratio measures what the shop spends around its queries.
 """
@@ -51,6 +53,26 @@ WHERE p.is_active IS true AND p.archived_at IS NULL AND (
      AND $1 <% p.name)
 ORDER BY rank DESC, p.id DESC LIMIT $2
 """
+# The listing scenario's four pages (bench/lua/listing.lua), each as the shop words its statement:
+# the products of the category's subtree, filtered by stock or price, in the asked-for order.
+LISTING_SELECT = """
+SELECT p.id, p.slug, p.name, p.description, p.images, p.is_active, p.created_at, p.updated_at, p.price_sort,
+c.id AS category_id, c.name AS category_name, c.slug AS category_slug, c.parent_id
+FROM product p LEFT OUTER JOIN category c ON c.id = p.category_id
+WHERE p.is_active IS true AND p.archived_at IS NULL AND p.category_id = ANY($2::uuid[])
+"""
+IN_STOCK = """ AND EXISTS (SELECT * FROM variant v WHERE v.product_id = p.id AND v.is_active IS true
+AND v.stock > 0)"""
+IN_PRICE_RANGE = """ AND EXISTS (SELECT * FROM variant v WHERE v.product_id = p.id AND v.is_active IS true
+AND v.price_amount >= $3 AND v.price_amount <= $4)"""
+# price_sort holds this for a product without an active variant; `-price` sorts those last.
+NO_PRICE = 4611686018427387904
+LISTING_ORDER = {
+    "price": " ORDER BY p.price_sort, p.id LIMIT $1",
+    "-price": f" ORDER BY CASE WHEN p.price_sort = {NO_PRICE} THEN -1 ELSE p.price_sort END DESC, p.id DESC LIMIT $1",
+    "name": " ORDER BY p.name, p.id LIMIT $1",
+    "newest": " ORDER BY p.created_at DESC, p.id DESC LIMIT $1",
+}
 PAGE_SIZE = 20
 state: dict[str, Any] = {}
 
@@ -86,6 +108,28 @@ async def category_page(category: str) -> Response:
     async with state["pool"].acquire() as connection:
         ids = [r["id"] for r in await connection.fetch(CATEGORY_SQL, category)]
         rows = await connection.fetch(CATEGORY_PAGE_SQL, PAGE_SIZE + 1, ids)
+        return await _page(connection, rows)
+
+
+@app.get("/products")
+async def listing(
+    category: str,
+    sort: str = "newest",
+    in_stock: bool = False,
+    min_price: int | None = None,
+    max_price: int | None = None,
+    limit: int = PAGE_SIZE,
+) -> Response:
+    sql, args = LISTING_SELECT, [limit + 1]
+    if in_stock:
+        sql += IN_STOCK
+    if min_price is not None and max_price is not None:
+        sql += IN_PRICE_RANGE
+        args += [min_price, max_price]
+    sql += LISTING_ORDER[sort]
+    async with state["pool"].acquire() as connection:
+        ids = [r["id"] for r in await connection.fetch(CATEGORY_SQL, category)]
+        rows = await connection.fetch(sql, args[0], ids, *args[1:])
         return await _page(connection, rows)
 
 

@@ -29,6 +29,16 @@ function orders.checkout(n)
   return wrk.format("POST", "/api/v1/orders", headers, body)
 end
 
+-- One unit in the customer's cart, then the order of that cart, for one connection to pipeline.
+function orders.cart_then_order(n)
+  local token = orders.customer(n)
+  local headers = orders.headers(token)
+  local cart = wrk.format("PUT", "/api/v1/cart/items/" .. orders.variant(), headers, '{"quantity":1}')
+  headers["Idempotency-Key"] = string.format("bench-cart-%d-%d-%d", slot, n, math.random(1e9))
+  local order = wrk.format("POST", "/api/v1/orders", headers, '{"shipping_address":' .. address .. '}')
+  return cart .. order
+end
+
 function orders.add_to_cart(n)
   return wrk.format("PUT", "/api/v1/cart/items/" .. orders.variant(), orders.headers(orders.customer(n)),
     '{"quantity":1}')

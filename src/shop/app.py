@@ -13,11 +13,12 @@ from shop.api import api_router
 from shop.core import health, metrics
 from shop.core.apidocs import install_docs
 from shop.core.config import Settings, get_settings
+from shop.core.edge import EdgeMiddleware
 from shop.core.errors import install_error_handlers
-from shop.core.headers import AllowedOriginsCORSMiddleware, SecurityHeadersMiddleware
+from shop.core.headers import AllowedOriginsCORSMiddleware
 from shop.core.lifecycle import Drain, drain_on_sigterm
 from shop.core.limits import BodyLimitMiddleware
-from shop.core.logging import RequestContextMiddleware, configure_logging
+from shop.core.logging import configure_logging
 from shop.core.openapi import install_openapi, operation_id
 from shop.core.resources import open_resources
 from shop.core.routing import ShopRoute
@@ -27,6 +28,10 @@ log = structlog.get_logger()
 
 # Small bodies compress badly and cost more CPU than they save.
 GZIP_MINIMUM_BYTES = 1024
+# zlib's own default level. Starlette's 9 searches harder for nothing on the catalogue's JSON:
+# a page of 20 products (24 KB) takes 12% more instructions and comes out no smaller (817 bytes
+# against 816).
+GZIP_LEVEL = 6
 # Routes that take file uploads get the larger body limit (SHOP_MAX_UPLOAD_BYTES).
 UPLOAD_PATHS = frozenset({"/api/v1/admin/products/import"})
 # Probes and scrapes answer even when the process sheds load.
@@ -69,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(api_router)
 
-    # Added innermost first: the request context wraps everything so every line has its id.
+    # Added innermost first: the edge wraps everything so every line has the request's id.
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_body_bytes,
@@ -81,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limit=settings.server_max_concurrent_requests,
         exempt_prefixes=NEVER_SHED_PREFIXES,
     )
-    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL)
     if settings.cors_origins:
         app.add_middleware(
             AllowedOriginsCORSMiddleware,
@@ -90,8 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match", "X-Request-ID"],
             expose_headers=["ETag", "X-Request-ID", "Idempotent-Replayed", "Retry-After"],
         )
-    app.add_middleware(metrics.MetricsMiddleware)
-    app.add_middleware(RequestContextMiddleware)
-    # Outermost: even the 500 that the request context writes gets the headers.
-    app.add_middleware(SecurityHeadersMiddleware)
+    # Outermost: the request id, log line, metrics and security headers of every answer, even
+    # of the 500 it writes for a crash.
+    app.add_middleware(EdgeMiddleware)
     return app

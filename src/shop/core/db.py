@@ -25,6 +25,7 @@ from shop.core import metrics
 from shop.core.breaker import CircuitBreaker
 from shop.core.config import Settings
 from shop.core.errors import is_connection_error
+from shop.core.pool import GatedPool
 
 log = structlog.get_logger()
 
@@ -126,6 +127,7 @@ def create_engine(url: str, settings: Settings, *, replica: bool = False) -> Asy
         max_overflow=settings.database_max_overflow,
         pool_timeout=settings.database_pool_timeout,
         pool_recycle=1800,
+        poolclass=GatedPool,
         connect_args=_connect_args(settings),
     )
     if replica:

@@ -18,6 +18,8 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
+from shop.core.pool import PoolExhausted
+
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger()
 
@@ -284,11 +286,30 @@ async def _database_error(request: Request, exc: Exception) -> Response:
 
 
 async def _database_unavailable(_: Request, exc: Exception) -> Response:
-    # A lost connection or an exhausted pool is an outage, not a bug: answer fast and retryable.
+    # A lost connection is an outage, not a bug: answer fast and retryable.
     if isinstance(exc, sa_exc.DBAPIError) and not is_connection_error(exc):
         raise exc
     log.warning("database.unavailable", error=type(exc).__name__)
     error = ServiceUnavailable("The database is unavailable; retry shortly.")
+    return problem_response(error.status, error.code, error.detail, headers=error.headers)
+
+
+# The connections free up as soon as the requests holding them finish.
+POOL_EXHAUSTED_RETRY_AFTER_SECONDS = 1
+
+
+async def _pool_exhausted(_: Request, exc: Exception) -> Response:
+    # Every pooled connection stayed in use for the whole wait (SQLAlchemy's TimeoutError, or
+    # shop.core.pool.PoolExhausted): the database answers, this process has more work than
+    # connections. Overload, said as such; never "the database is unavailable".
+    if isinstance(exc, PoolExhausted):
+        log.warning("database.pool_exhausted", connections=exc.capacity, waiting=exc.waiting, waited_s=exc.timeout)
+    else:
+        log.warning("database.pool_exhausted", error=type(exc).__name__)
+    error = ServiceUnavailable(
+        "The server is busy: every database connection is in use; retry shortly.",
+        retry_after=POOL_EXHAUSTED_RETRY_AFTER_SECONDS,
+    )
     return problem_response(error.status, error.code, error.detail, headers=error.headers)
 
 
@@ -303,7 +324,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ShopError, _shop_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(sa_exc.TimeoutError, _database_unavailable)
+    app.add_exception_handler(sa_exc.TimeoutError, _pool_exhausted)
     app.add_exception_handler(sa_exc.DBAPIError, _database_error)
     # Connecting to a stopped server fails below SQLAlchemy with a plain OSError (refused,
     # socket missing, timed out): a dependency outage as well.

@@ -1,61 +1,86 @@
-"""Security headers every response carries, whatever answered it (a route, an error handler, a limit).
+"""CORS for the configured origins only: any other origin gets no `Access-Control-*` header.
 
-- `X-Content-Type-Options: nosniff` always: a browser must not reinterpret JSON as HTML or script.
-- `Cache-Control: no-store` on the answer to any request that carries credentials (an
-  `Authorization` header), so no browser or proxy keeps a copy of a customer's cart, orders or
-  account. A route that set its own `Cache-Control` keeps it: the catalog's pages are the same
-  for every caller and say `public, no-cache` on purpose.
-
-And CORS for the configured origins only: any other origin gets no `Access-Control-*` header.
+(The security headers every answer carries are set by shop.core.edge.)
 """
 
-from starlette.datastructures import Headers, MutableHeaders
+from collections.abc import Collection, Iterable
+
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-AUTHORIZATION = b"authorization"
-NO_STORE = "no-store"
+ALLOW_ORIGIN = b"access-control-allow-origin"
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+class AllowedOriginsCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, except that an origin it refuses gets no CORS header at all, and the
+    answers to requests other than preflights get their headers in one pass.
+
+    Starlette answers every origin with `Access-Control-Expose-Headers`; harmless without
+    `Access-Control-Allow-Origin`, but it tells a stranger what the API would expose. Preflights
+    are Starlette's own. For every other request Starlette parses the request's headers into an
+    object and wraps each message of the answer in header objects; here the headers an allowed
+    origin gets are made once, and the answer's start is rewritten in one pass (same headers,
+    same values, `Vary: Origin` on every answer since it depends on the origin).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        allow_origins: Collection[str] = (),
+        allow_methods: Collection[str] = ("GET",),
+        allow_headers: Collection[str] = (),
+        expose_headers: Collection[str] = (),
+    ) -> None:
+        super().__init__(
+            app,
+            allow_origins=allow_origins,
+            allow_methods=allow_methods,
+            allow_headers=allow_headers,
+            expose_headers=expose_headers,
+        )
+        self._allowed_headers = [(name.lower().encode(), value.encode()) for name, value in self.simple_headers.items()]
+        # With every origin allowed Starlette answers `*`, or the origin itself with credentials.
+        self._echo_origin = not self.allow_all_origins or self.allow_credentials
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        authenticated = any(name == AUTHORIZATION for name, _ in scope["headers"])
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                if authenticated:
-                    headers.setdefault("Cache-Control", NO_STORE)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-class AllowedOriginsCORSMiddleware(CORSMiddleware):
-    """Starlette's CORS, except that an origin it refuses gets no CORS header at all.
-
-    Starlette answers every origin with `Access-Control-Expose-Headers`; harmless without
-    `Access-Control-Allow-Origin`, but it tells a stranger what the API would expose.
-    """
-
-    async def send(self, message: Message, send: Send, request_headers: Headers) -> None:
-        origin = request_headers.get("Origin")
-        if origin is None or self.is_allowed_origin(origin):
-            await super().send(message, send, request_headers)
+        origin = None
+        preflight = False
+        for name, value in scope["headers"]:
+            if name == b"origin":
+                origin = origin or value
+            elif name == b"access-control-request-method":
+                preflight = True
+        if origin is not None and preflight and scope["method"] == "OPTIONS":
+            await super().__call__(scope, receive, send)
             return
+        added: list[tuple[bytes, bytes]] = []
+        if origin is not None and self.is_allowed_origin(origin.decode("latin-1")):
+            added = [*self._allowed_headers]
+            if self._echo_origin:
+                added = [header for header in added if header[0] != ALLOW_ORIGIN]
+                added.append((ALLOW_ORIGIN, origin))
 
-        async def send_without_cors(message: Message) -> None:
+        async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name in [name for name in headers if name.startswith("access-control-")]:
-                    del headers[name]
+                message["headers"] = _with_cors(message.get("headers", ()), added)
             await send(message)
 
-        await super().send(message, send_without_cors, request_headers)
+        await self.app(scope, receive, send_with_cors)
+
+
+def _with_cors(headers: Iterable[tuple[bytes, bytes]], added: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The answer's headers with `added` (replacing any of the same name) and `Origin` in `Vary`."""
+    names = {name for name, _ in added}
+    vary: list[bytes] = []
+    answer = []
+    for name, value in headers:
+        if name == b"vary":
+            vary.append(value)
+        elif name not in names:
+            answer.append((name, value))
+    answer += added
+    answer.append((b"vary", b", ".join([*vary, b"Origin"])))
+    return answer

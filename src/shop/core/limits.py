@@ -10,6 +10,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shop.core.errors import PayloadTooLarge, problem_response
 
+# Under HTTP/2 and later a body may come without a Content-Length: it is always counted.
+HTTP_1 = frozenset({"1.0", "1.1"})
+
 
 class BodyTooLarge(Exception):
     pass
@@ -27,9 +30,14 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = self.upload_limit if scope["path"] in self.upload_paths else self.limit
-        declared = _content_length(scope)
+        declared, chunked = _framing(scope)
         if declared is not None and declared > limit:
             await _refuse(scope, receive, send, limit)
+            return
+        if not chunked and scope.get("http_version") in HTTP_1:
+            # HTTP/1 frames the body by its Content-Length (checked above), or there is none
+            # (RFC 9112, 6.3): nothing to count as it arrives. Most requests, GETs, end here.
+            await self.app(scope, receive, send)
             return
 
         received = 0
@@ -68,11 +76,16 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> Non
     await response(scope, receive, send)
 
 
-def _content_length(scope: Scope) -> int | None:
+def _framing(scope: Scope) -> tuple[int | None, bool]:
+    """The declared Content-Length (None: none, or not a number), and whether the body is chunked."""
+    declared = None
+    chunked = False
     for name, value in scope["headers"]:
         if name == b"content-length":
             try:
-                return int(value)
+                declared = int(value)
             except ValueError:
-                return None
-    return None
+                chunked = True  # not a length the server frames by: count what arrives
+        elif name == b"transfer-encoding":
+            chunked = True
+    return declared, chunked

@@ -1,4 +1,4 @@
-"""Prometheus collectors and the pure ASGI middleware that times every request.
+"""Prometheus collectors (shop.core.edge counts and times every request).
 
 With several server processes, `shop serve` points PROMETHEUS_MULTIPROC_DIR at a shared folder
 before the workers start; each process then writes its samples there and `/metrics` sums them.
@@ -7,7 +7,6 @@ that answers the scrape reports them once, so they are never summed over the pro
 """
 
 import os
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -25,10 +24,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shop.core.logging import route_template
-
+# The route label of a request that matched no route.
 UNMATCHED_ROUTE = "unmatched"
 
 http_requests = Counter("shop_http_requests_total", "HTTP requests answered.", ["method", "route", "status"])
@@ -50,36 +47,6 @@ db_replica_pool_checked_out = Gauge(
 )
 cache_requests = Counter("shop_cache_requests_total", "Cache look-ups by outcome.", ["namespace", "result"])
 dependency_errors = Counter("shop_dependency_errors_total", "Failed calls to a backing service.", ["dependency"])
-
-
-class MetricsMiddleware:
-    """Counts and times requests by route template, never by raw path (bounded label values)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = 500
-        start = time.perf_counter()
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        http_in_flight.inc()
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
-            http_in_flight.dec()
-            template = route_template(scope) or UNMATCHED_ROUTE
-            method = scope["method"]
-            http_requests.labels(method, template, str(status)).inc()
-            http_duration.labels(method, template).observe(time.perf_counter() - start)
 
 
 def _registry() -> CollectorRegistry:

@@ -1,7 +1,7 @@
 """Overload shedding: past a number of requests in flight, an immediate 503 instead of a queue.
 
-Past the limit a request would only wait for a database connection until it times out, and
-make every request behind it slower; a fast 503 with `Retry-After` lets the client or the load
+Past the limit a request would only wait in line for a database connection (shop.core.pool),
+and make every request behind it slower; a fast 503 with `Retry-After` lets the client or the load
 balancer try another process. The count is per process (the event loop is single-threaded,
 so a plain integer is exact). Health and metrics are never shed: an overloaded process must
 still say that it lives, and how loaded it is.
