@@ -67,7 +67,21 @@ def main() -> None:
         sys.exit("bench: wrk is not installed (Debian: apt-get install wrk)")
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="shop-bench-")))
-        server_url, redis_url = stack.enter_context(services(work))
+        server_url, database_url, redis_url = stack.enter_context(seeded_services(work, args.products))
+        dsn = asyncpg_dsn(database_url)
+        asyncio.run(remember_seeded_stock(dsn))
+        results, soak_rss = run_all(args, work, database_url, redis_url)
+        orders, units, oversold = asyncio.run(audit(dsn))
+        print(f"bench: {orders} orders, {units} units ordered, {oversold} units oversold or unaccounted for")
+        asyncio.run(drop_database(server_url, BENCH_DATABASE))
+    report.write(args.output, results, vars(args), machine_description(), oversold=oversold, soak_rss=soak_rss)
+    print(f"bench: wrote {args.output}")
+
+
+@contextmanager
+def seeded_services(work: Path, products: int) -> Iterator[tuple[str, str, str]]:
+    """PostgreSQL (its server URL and a fresh database's URL, seeded) and Redis, for one run."""
+    with services(work) as (server_url, redis_url):
         database_url = fresh_database(server_url)
         settings = load_settings(
             _env_file=None,
@@ -77,15 +91,8 @@ def main() -> None:
             secret_key=SECRET,
             access_token_minutes=TOKEN_MINUTES,
         )
-        asyncio.run(seed(settings, work, products=args.products))
-        dsn = asyncpg_dsn(database_url)
-        asyncio.run(remember_seeded_stock(dsn))
-        results, soak_rss = run_all(args, work, database_url, redis_url)
-        orders, units, oversold = asyncio.run(audit(dsn))
-        print(f"bench: {orders} orders, {units} units ordered, {oversold} units oversold or unaccounted for")
-        asyncio.run(drop_database(server_url, BENCH_DATABASE))
-    report.write(args.output, results, vars(args), machine_description(), oversold=oversold, soak_rss=soak_rss)
-    print(f"bench: wrote {args.output}")
+        asyncio.run(seed(settings, work, products=products))
+        yield server_url, database_url, redis_url
 
 
 def run_all(

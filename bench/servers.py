@@ -8,7 +8,6 @@ between the servers. Granian is not a dependency of the shop: `pip install grani
 """
 
 import argparse
-import asyncio
 import shutil
 import sys
 import tempfile
@@ -17,9 +16,7 @@ from pathlib import Path
 
 from redis import Redis
 
-from bench.run import SECRET, TOKEN_MINUTES, Server, _running, bench_env, free_port, fresh_database, services, wrk
-from bench.seed import seed
-from shop.core.config import load_settings
+from bench.run import Server, _running, bench_env, free_port, seeded_services, wrk
 
 # (scenario, the path prefix its script puts before what it asks for)
 SCENARIOS = [("detail_hot", "/api/v1/products/"), ("listing", "/api/v1/products?")]
@@ -37,17 +34,7 @@ def main() -> None:
         sys.exit("bench.servers needs wrk and granian (pip install granian)")
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="shop-servers-")))
-        server_url, redis_url = stack.enter_context(services(work))
-        database_url = fresh_database(server_url)
-        settings = load_settings(
-            _env_file=None,
-            env="test",
-            database_url=database_url,
-            redis_url=redis_url,
-            secret_key=SECRET,
-            access_token_minutes=TOKEN_MINUTES,
-        )
-        asyncio.run(seed(settings, work, products=args.products))
+        _, database_url, redis_url = stack.enter_context(seeded_services(work, args.products))
         Redis.from_url(redis_url).flushdb()
         env = bench_env(work, database_url, redis_url)
         rates: dict[tuple[str, str], list[tuple[float, float]]] = {}
