@@ -15,14 +15,14 @@ from shop.core.config import Settings
 from shop.core.embedded import EmbeddedPostgres
 from shop.core.pool import ConnectionGate, GatedPool, PoolExhausted
 from shop.core.resources import Resources
-from tests.conftest import make_settings, settings_env
 from tests.fixtures.app import client_for, running_app
 from tests.fixtures.auth import create_user
 from tests.fixtures.database import create_test_database
 from tests.fixtures.locks import lock_waiters, rows_locked
+from tests.fixtures.orders import ADDRESS, create_variants, items
 from tests.fixtures.servers import RunningServer, run_server
+from tests.fixtures.settings import make_settings, settings_env
 from tests.fixtures.waiting import eventually
-from tests.orders.conftest import ADDRESS, create_variants, items
 
 LISTING = "/api/v1/products"
 ONE_CONNECTION = {"database_pool_size": 1, "database_max_overflow": 0}
