@@ -208,10 +208,15 @@ def next_cursor(sort: Sort, last_keys: Sequence[Any], depth: int | None) -> str:
     return encode_cursor(values)
 
 
-def page_depth(cursor: str | None) -> int | None:
-    """Which page of its listing `cursor` leads to (1 without one); None when it does not say."""
+def page_depth(sort: Sort, cursor: str | None) -> int | None:
+    """Which page of its listing `cursor` leads to (1 without one); None when it does not say.
+
+    A cursor that is not valid for `sort` is refused here, before the cache: a load shared by
+    concurrent requests for one page must not fail for all of them because one sent a bad cursor.
+    """
     if cursor is None:
         return 1
+    _cursor_values(sort, cursor)
     depth = decode_cursor(cursor, {"s", "k"}).get("p")
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 2:
         return None

@@ -110,7 +110,7 @@ async def list_products(
         limit=limit,
         cursor=cursor,
     )
-    depth = page_depth(cursor)
+    depth = page_depth(query.sort, cursor)
     currency = resources_of(request).settings.currency
 
     async def read(session: AsyncSession) -> tuple[bytes, bool]:
