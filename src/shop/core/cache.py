@@ -3,6 +3,10 @@
 Coherence: each cached entry is stored together with the *generation* of its key that was
 current when the load began. A write bumps the generation after its transaction commits, so an
 entry loaded before the write (even one stored after it) no longer matches and is reloaded.
+Families: a view that depends on many rows (a listing page) cannot be invalidated key by key. Its
+keys name a *family* instead, whose one generation they all share: invalidating the family's own
+key (`CacheKey.family_key`) retires every entry of the family at once, with no extra round trip
+on a read.
 Availability: when Redis fails, reads fall through to the loader and the request still succeeds.
 An invalidation lost to an outage is made up for by bumping a global *epoch* as soon as Redis
 answers again, which retires every entry stored before it.
@@ -92,10 +96,24 @@ def stable_key(*parts: object) -> str:
 class CacheKey:
     namespace: str
     ident: str
+    # The family whose generation (and recently-written mark) this key shares, if any.
+    family: str | None = None
 
     @classmethod
     def of(cls, namespace: str, *parts: object) -> "CacheKey":
         return cls(namespace, stable_key(*parts))
+
+    @classmethod
+    def in_family(cls, namespace: str, family: str, *parts: object) -> "CacheKey":
+        """A key of `family`: retired with every other one when the family's key is invalidated."""
+        # Always hashed, so an ident can never be mistaken for a family's name.
+        canonical = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+        return cls(namespace, hashlib.sha256(canonical.encode()).hexdigest(), family)
+
+    @classmethod
+    def family_key(cls, namespace: str, family: str) -> "CacheKey":
+        """The key to invalidate to retire every entry of `family`."""
+        return cls(namespace, family, family)
 
     @property
     def data(self) -> str:
@@ -103,11 +121,11 @@ class CacheKey:
 
     @property
     def generation(self) -> str:
-        return f"{KEY_PREFIX}:gen:{self.namespace}:{self.ident}"
+        return f"{KEY_PREFIX}:gen:{self.namespace}:{self.family or self.ident}"
 
     @property
     def written(self) -> str:
-        return f"{KEY_PREFIX}:written:{self.namespace}:{self.ident}"
+        return f"{KEY_PREFIX}:written:{self.namespace}:{self.family or self.ident}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +186,8 @@ class Cache:
             return
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                for key in keys:
+                # Once each: a family key comes with every product a batch touched.
+                for key in dict.fromkeys(keys):
                     pipe.incr(key.generation)
                     pipe.delete(key.data)
                     if self.recent_write_seconds:

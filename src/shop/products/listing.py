@@ -198,6 +198,26 @@ def _variant_filters(statement: Select[Any], query: ListingQuery) -> Select[Any]
     return statement
 
 
-def next_cursor(sort: Sort, last_keys: Sequence[Any]) -> str:
+def next_cursor(sort: Sort, last_keys: Sequence[Any], depth: int | None) -> str:
+    """The cursor of the page after one at `depth` (1 for the first; None when unknown)."""
     first = last_keys[0].isoformat() if isinstance(last_keys[0], datetime) else last_keys[0]
-    return encode_cursor({"s": sort.value, "k": [first, str(last_keys[1])]})
+    values: dict[str, Any] = {"s": sort.value, "k": [first, str(last_keys[1])]}
+    if depth is not None:
+        # Which page it leads to: the cache keeps only the first few pages of a listing.
+        values["p"] = depth + 1
+    return encode_cursor(values)
+
+
+def page_depth(sort: Sort, cursor: str | None) -> int | None:
+    """Which page of its listing `cursor` leads to (1 without one); None when it does not say.
+
+    A cursor that is not valid for `sort` is refused here, before the cache: a load shared by
+    concurrent requests for one page must not fail for all of them because one sent a bad cursor.
+    """
+    if cursor is None:
+        return 1
+    _cursor_values(sort, cursor)
+    depth = decode_cursor(cursor, {"s", "k"}).get("p")
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 2:
+        return None
+    return depth

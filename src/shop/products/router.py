@@ -1,9 +1,11 @@
 """Storefront catalog routes: the hottest read path of the shop, served from the cache.
 
-They read the read replica, when one is set. A cache miss on an entry that was just written
-loads from the primary instead (`primary=`), so an admin's change is visible to the next read
-even before the replica has replayed it. The cached routes take no session dependency: a cache
-hit, most of their requests, never opens one; a miss opens the session its load needs.
+The product pages, the category tree and the listing (with its category and search forms; what
+is cached of it, and how writes retire it, is in listing_cache.py). They read the read replica,
+when one is set. A cache miss on an entry that was just written loads from the primary instead
+(`primary=`), so an admin's change is visible to the next read even before the replica has
+replayed it. The cached routes take no session dependency: a cache hit, most of their requests,
+never opens one; a miss opens the session its load needs.
 """
 
 import hashlib
@@ -15,13 +17,14 @@ from fastapi import Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.cache import CacheKey
-from shop.core.deps import ReadSessionDep, SettingsDep, resources_of
+from shop.core.deps import resources_of
 from shop.core.errors import NotFound, UnprocessableEntity, error_responses
 from shop.core.openapi import NOT_MODIFIED, TAKES_IF_NONE_MATCH
 from shop.core.routing import shop_router
 from shop.core.schemas import Cursor, Page, PageSize
 from shop.products import schemas
-from shop.products.listing import ListingQuery, Sort, next_cursor
+from shop.products.listing import ListingQuery, Sort, page_depth
+from shop.products.listing_cache import LISTING_CACHE_SECONDS, listing_key, normalise_search
 from shop.products.service.catalog import PRODUCT_CACHE_SECONDS, catalog
 from shop.products.service.categories import CATEGORIES_CACHE_SECONDS, CATEGORIES_KEY, categories
 
@@ -73,10 +76,14 @@ async def list_categories(request: Request) -> Response:
     return _json(body, request)
 
 
-@router.get("/products", responses=error_responses())
+@router.get(
+    "/products",
+    response_model=Page[schemas.Product],
+    responses={**error_responses(), **NOT_MODIFIED},
+    dependencies=[TAKES_IF_NONE_MATCH],
+)
 async def list_products(
-    reads: ReadSessionDep,
-    settings: SettingsDep,
+    request: Request,
     limit: PageSize = 20,
     cursor: Cursor = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200, description="Words, a phrase, or -excluded.")] = None,
@@ -87,7 +94,7 @@ async def list_products(
     max_price: Annotated[int | None, Query(ge=0, le=schemas.MAX_AMOUNT, description="Minor units.")] = None,
     in_stock: bool | None = None,
     sort: Sort | None = None,
-) -> Page[schemas.Product]:
+) -> Response:
     """A page of products, filtered and sorted; full-text search with `q` (typos tolerated)."""
     if sort is Sort.relevance and not q:
         raise UnprocessableEntity(
@@ -95,7 +102,7 @@ async def list_products(
             errors=[{"loc": ["query", "sort"], "msg": "relevance needs q", "type": "value_error"}],
         )
     query = ListingQuery(
-        q=q,
+        q=normalise_search(q),
         min_price=min_price,
         max_price=max_price,
         in_stock=in_stock,
@@ -103,10 +110,45 @@ async def list_products(
         limit=limit,
         cursor=cursor,
     )
-    items, last_keys = await catalog.list_products(
-        reads, query=query, currency=settings.currency, category_slug=category
-    )
-    return Page(items=items, next_cursor=next_cursor(query.sort, last_keys) if last_keys else None)
+    depth = page_depth(query.sort, cursor)
+    currency = resources_of(request).settings.currency
+
+    async def read(session: AsyncSession) -> tuple[bytes, bool]:
+        return await catalog.listing_json(session, query=query, currency=currency, category_slug=category, depth=depth)
+
+    body = await _cached_listing(request, listing_key(query, category, depth), cursor, read)
+    return _json(body, request)
+
+
+async def _cached_listing(
+    request: Request,
+    key: CacheKey | None,
+    cursor: str | None,
+    read: Callable[[AsyncSession], Awaitable[tuple[bytes, bool]]],
+) -> bytes:
+    """A listing page from the cache when `key` is one, else (or when the entry answers another
+    cursor at the same depth) from the database. An entry is the cursor it answers, a newline,
+    and the page."""
+    answers = (cursor or "").encode()
+    loaded: bytes | None = None
+
+    async def load_and_keep(session: AsyncSession) -> bytes | None:
+        nonlocal loaded
+        loaded, has_items = await read(session)
+        return answers + b"\n" + loaded if has_items else None
+
+    if key is not None:
+        stored = await _cached(request, key, LISTING_CACHE_SECONDS, load_and_keep)
+        if loaded is not None:
+            return loaded
+        if stored is not None:
+            stored_cursor, _, body = stored.partition(b"\n")
+            if stored_cursor == answers:
+                return body
+    # Not cached, a page for another cursor, or a load shared with a request that stored nothing.
+    async with resources_of(request).database.read_session() as session:
+        body, _ = await read(session)
+    return body
 
 
 @router.get(

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shop.core.cache import CacheKey, invalidate_after_commit
 from shop.core.db import violated_constraint
 from shop.core.errors import UnprocessableEntity
-from shop.core.schemas import Money
+from shop.core.schemas import Money, Page
 from shop.products import repository, schemas
 from shop.products.errors import (
     InsufficientStock,
@@ -26,7 +26,8 @@ from shop.products.errors import (
     SlugTaken,
     VariantNotFound,
 )
-from shop.products.listing import ListingQuery
+from shop.products.listing import ListingQuery, next_cursor
+from shop.products.listing_cache import LISTINGS
 from shop.products.models import Category, Product, Variant
 
 PRODUCT_CACHE_SECONDS = 300
@@ -51,7 +52,8 @@ async def free_slug(session: AsyncSession, *, model: type[Product] | type[Catego
 
 
 def product_keys(product_id: uuid.UUID, *slugs: str) -> list[CacheKey]:
-    return [CacheKey.of("product", product_id), *(CacheKey.of("product-slug", slug) for slug in slugs)]
+    """A product's cached views, and every listing page: any change to a product may change them."""
+    return [CacheKey.of("product", product_id), *(CacheKey.of("product-slug", slug) for slug in slugs), LISTINGS]
 
 
 def present(product: Product, currency: str, *, storefront: bool) -> schemas.Product:
@@ -100,6 +102,16 @@ class CatalogService:
     async def product_json_by_slug(self, session: AsyncSession, *, slug: str, currency: str) -> bytes | None:
         product = await repository.get_product_by_slug(session, slug)
         return present(product, currency, storefront=True).model_dump_json().encode() if product else None
+
+    async def listing_json(
+        self, session: AsyncSession, *, query: ListingQuery, currency: str, category_slug: str | None, depth: int | None
+    ) -> tuple[bytes, bool]:
+        """A listing page as the API sends it (`depth` as `page_depth` says), and whether it has items."""
+        items, last_keys = await self.list_products(
+            session, query=query, currency=currency, category_slug=category_slug
+        )
+        cursor = next_cursor(query.sort, last_keys, depth) if last_keys else None
+        return Page[schemas.Product](items=items, next_cursor=cursor).model_dump_json().encode(), bool(items)
 
     async def list_products(
         self, session: AsyncSession, *, query: ListingQuery, currency: str, category_slug: str | None

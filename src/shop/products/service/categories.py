@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shop.core.cache import CacheKey, invalidate_after_commit
 from shop.products import repository, schemas
 from shop.products.errors import CategoryNotEmpty, CategoryNotFound, InvalidReference, SlugTaken
+from shop.products.listing_cache import LISTINGS
 from shop.products.models import Category
 from shop.products.service.catalog import flush, free_slug, product_keys
 
@@ -28,7 +29,8 @@ class CategoryService:
         category = Category(name=data.name, slug=slug, parent_id=data.parent_id)
         session.add(category)
         await flush(session)
-        invalidate_after_commit(session, CATEGORIES_KEY)
+        # A listing by this slug is no longer the empty page of an unknown category.
+        invalidate_after_commit(session, CATEGORIES_KEY, LISTINGS)
         return schemas.Category.model_validate(category)
 
     async def update(
@@ -47,10 +49,11 @@ class CategoryService:
         if data.name is not None:
             category.name = data.name
         await flush(session)
-        # Products embed their category: the cached product views go stale too.
+        # Products embed their category, and the listings select by its slug and place in the
+        # tree: the cached product views and listing pages go stale too.
         products = await repository.products_in_category(session, category.id)
         keys = [key for product_id, slug in products for key in product_keys(product_id, slug)]
-        invalidate_after_commit(session, CATEGORIES_KEY, *keys)
+        invalidate_after_commit(session, CATEGORIES_KEY, LISTINGS, *keys)
         return schemas.Category.model_validate(category)
 
     async def delete(self, session: AsyncSession, *, category_id: uuid.UUID) -> None:
@@ -61,7 +64,7 @@ class CategoryService:
             raise CategoryNotEmpty("The category still has sub-categories or products.")
         await session.delete(category)
         await flush(session)
-        invalidate_after_commit(session, CATEGORIES_KEY)
+        invalidate_after_commit(session, CATEGORIES_KEY, LISTINGS)
 
     async def _check_parent(self, session: AsyncSession, category_id: uuid.UUID, parent_id: uuid.UUID | None) -> None:
         if parent_id is None:
