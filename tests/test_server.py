@@ -94,8 +94,17 @@ def _read_response(connection: socket.socket) -> bytes:
 def _workers(server: RunningServer) -> set[int]:
     """The processes serving requests: the main one's children, or the main one itself."""
     parent = psutil.Process(server.process.pid)
-    children = {child.pid for child in parent.children() if "spawn_main" in " ".join(child.cmdline())}
+    children = {child.pid for child in parent.children() if _serving(child)}
     return children or {parent.pid}
+
+
+def _serving(child: psutil.Process) -> bool:
+    # A worker that has just retired is a zombie until the main process reaps it, or already
+    # gone: it serves nothing, and psutil cannot read its command line.
+    try:
+        return "spawn_main" in " ".join(child.cmdline())
+    except (psutil.ZombieProcess, psutil.NoSuchProcess):
+        return False
 
 
 def _get(server: RunningServer, path: str) -> httpx.Response:
