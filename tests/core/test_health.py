@@ -22,6 +22,7 @@ from tests.fixtures.database import create_test_database
 from tests.fixtures.invariants import audit_invariants
 from tests.fixtures.orders import create_variants, place
 from tests.fixtures.probe_app import probe_router
+from tests.fixtures.services import own_postgres
 from tests.fixtures.settings import make_settings
 from tests.fixtures.waiting import eventually
 
@@ -110,10 +111,8 @@ class TestRedisStopped:
 class TestPostgresStopped:
     @pytest.fixture
     async def postgres(self, tmp_path: Path) -> AsyncIterator[EmbeddedPostgres]:
-        server = EmbeddedPostgres(tmp_path / "postgres")
-        await asyncio.to_thread(server.start)
-        yield server
-        await asyncio.to_thread(server.stop)
+        async with own_postgres(tmp_path) as server:
+            yield server
 
     @pytest.fixture
     async def app_on_postgres(

@@ -21,6 +21,7 @@ from tests.fixtures.database import create_test_database
 from tests.fixtures.locks import lock_waiters, rows_locked
 from tests.fixtures.orders import ADDRESS, create_variants, items
 from tests.fixtures.servers import RunningServer, run_server
+from tests.fixtures.services import own_postgres
 from tests.fixtures.settings import make_settings, settings_env
 from tests.fixtures.waiting import eventually
 
@@ -154,10 +155,8 @@ async def _lock_waiters_are(resources: Resources, count: int) -> bool:
 class TestPostgresStopped:
     @pytest.fixture
     async def postgres(self, tmp_path: Path) -> AsyncIterator[EmbeddedPostgres]:
-        server = EmbeddedPostgres(tmp_path / "postgres")
-        await asyncio.to_thread(server.start)
-        yield server
-        await asyncio.to_thread(server.stop)
+        async with own_postgres(tmp_path) as server:
+            yield server
 
     async def test_requests_queued_for_the_connection_of_a_stopped_database_say_it_is_unavailable(
         self, postgres: EmbeddedPostgres, settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture

@@ -14,7 +14,7 @@ from shop.core.config import Settings
 from shop.core.embedded import EmbeddedValkey
 from shop.core.resources import Resources
 from shop.core.security import Role
-from tests.fixtures.app import client_for, running_app
+from tests.fixtures.app import client_for, running_app, running_app_without_redis
 from tests.fixtures.auth import Account, bearer, create_user
 from tests.fixtures.catalog import create, eur, new_product
 from tests.fixtures.invariants import audit_invariants
@@ -72,9 +72,7 @@ async def test_two_hundred_updates_are_each_visible_to_the_very_next_read(
 class TestRedisDown:
     @pytest.fixture
     async def app_without_redis(self, settings: Settings, tmp_path: Path) -> AsyncIterator[FastAPI]:
-        # Port 1 has nothing listening: every Redis call fails at once.
-        own = make_settings(settings.database_url or "", "redis://127.0.0.1:1/0", tmp_path)
-        async with running_app(own) as app:
+        async with running_app_without_redis(settings, tmp_path) as app:
             yield app
 
     async def test_reads_and_writes_still_succeed(

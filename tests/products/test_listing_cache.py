@@ -19,12 +19,12 @@ from shop.products.catalog_file import CatalogFile, FileFormat
 from shop.products.importing import import_catalog
 from shop.products.listing import ListingQuery, Sort
 from shop.products.listing_cache import LISTING_CACHE_SECONDS, MAX_CACHED_SEARCH, listing_key
-from tests.fixtures.app import client_for, running_app
+from tests.fixtures.app import client_for, running_app_without_redis
 from tests.fixtures.auth import Account, create_user
 from tests.fixtures.catalog import create, create_category, create_products, eur
 from tests.fixtures.orders import place_order
 from tests.fixtures.servers import RunningServer, run_server
-from tests.fixtures.settings import make_settings, settings_env
+from tests.fixtures.settings import settings_env
 
 LISTING = "/api/v1/products"
 
@@ -180,9 +180,7 @@ async def test_an_import_and_an_order_are_seen_by_the_next_read(
 class TestRedisDown:
     @pytest.fixture
     async def app_without_redis(self, settings: Settings, tmp_path: Path) -> AsyncIterator[FastAPI]:
-        # Port 1 has nothing listening: every Redis call fails at once.
-        own = make_settings(settings.database_url or "", "redis://127.0.0.1:1/0", tmp_path)
-        async with running_app(own) as app:
+        async with running_app_without_redis(settings, tmp_path) as app:
             yield app
 
     async def test_listing_category_and_search_answer_from_the_database(
