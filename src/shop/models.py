@@ -15,6 +15,8 @@ from shop.orders.models import (
     Refund,
 )
 from shop.products.models import Category, Product, SearchWord, StockMovement, Variant
+from shop.promotions.models import CustomerUse, Promotion, PromotionCode
+from shop.shipping.models import ShippingMethod, ShippingZone, ShippingZoneCountry
 from shop.taxes.models import TaxClass, TaxRate
 from shop.users.models import PasswordResetToken, RefreshToken, User
 
@@ -23,6 +25,7 @@ __all__ = [
     "Cart",
     "CartItem",
     "Category",
+    "CustomerUse",
     "IdempotencyRecord",
     "Job",
     "Order",
@@ -34,9 +37,14 @@ __all__ = [
     "Payment",
     "PaymentEvent",
     "Product",
+    "Promotion",
+    "PromotionCode",
     "RefreshToken",
     "Refund",
     "SearchWord",
+    "ShippingMethod",
+    "ShippingZone",
+    "ShippingZoneCountry",
     "StockMovement",
     "TaxClass",
     "TaxRate",

@@ -10,9 +10,8 @@ from shop.taxes.models import TaxClass, TaxRate
 
 async def _add(resources: Resources, *rates: tuple[str, str | None, int]) -> None:
     async with resources.database.sessionmaker() as session:
-        standard = TaxClass(code="standard", name="Standard rate", builtin=True)
-        session.add(standard)
-        await session.flush()
+        # Built in: the migrations create it.
+        standard = (await session.execute(select(TaxClass).where(TaxClass.code == "standard"))).scalar_one()
         session.add_all(
             TaxRate(tax_class_id=standard.id, country=country, region=region, rate_ppm=rate)
             for country, region, rate in rates
@@ -47,3 +46,21 @@ async def test_a_second_rate_for_the_same_class_and_place_is_refused(
 async def test_a_rate_outside_0_to_100_percent_is_refused(resources: Resources, rate: int) -> None:
     with pytest.raises(IntegrityError, match="ck_tax_rate_rate_range"):
         await _add(resources, ("DE", None, rate))
+
+
+async def test_the_builtin_classes_and_the_default_shipping_zone_are_there_from_the_start(
+    resources: Resources,
+) -> None:
+    from shop.shipping.models import ShippingMethod, ShippingZone
+
+    async with resources.database.sessionmaker() as session:
+        classes = (await session.execute(select(TaxClass.code).where(TaxClass.builtin))).scalars().all()
+        zone = (await session.execute(select(ShippingZone).where(ShippingZone.is_default))).scalar_one()
+        method = (await session.execute(select(ShippingMethod).where(ShippingMethod.zone_id == zone.id))).scalar_one()
+    assert sorted(classes) == ["reduced", "standard", "zero"]
+    assert (zone.name, method.name, method.bands, method.tax_class) == (
+        "Everywhere",
+        "Standard shipping",
+        [{"from_subtotal": 0, "amount": 0}],
+        "standard",
+    )

@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     order_expiry_interval_seconds: int = Field(default=60, ge=1, le=3600)
     # One flat shipping charge per order, in minor units of SHOP_CURRENCY (0: shipping is free).
     shipping_flat_amount: int = Field(default=0, ge=0, le=10**9)
+    # How the store enters its prices: including tax (what the customer pays, as EU shops do) or
+    # excluding it (the net price, tax on top, as US shops do). Every price is read this way.
+    prices_include_tax: bool = True
     payment_provider: str | None = None
     payment_webhook_secret: str | None = None
     # A provider call unanswered after this long fails (502); the payment or refund it was for is

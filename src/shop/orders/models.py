@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Enum,
@@ -25,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+import shop.shipping.models  # noqa: F401  (the shipping_method table a cart and an order refer to)
 from shop.core.db import Base, TimestampMixin, new_id
 from shop.orders.schemas import Actor, OrderStatus, PaymentStatus, RefundStatus
 
@@ -42,6 +44,10 @@ class Cart(TimestampMixin, Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), unique=True)
+    # What the cart is priced with until checkout: where it goes, how, and the code entered.
+    shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    shipping_method_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("shipping_method.id", ondelete="SET NULL"))
+    coupon_code: Mapped[str | None] = mapped_column(String(40))
 
 
 class CartItem(Base):
@@ -62,8 +68,12 @@ class Order(TimestampMixin, Base):
         Index("ix_customer_order_created_at", "created_at", "id"),
         # The expiry sweep looks only at unpaid orders: a small partial index.
         Index("ix_customer_order_unpaid", "created_at", postgresql_where=text("status = 'pending_payment'")),
+        # The breakdown adds up (shop.pricing.breakdown): the tax is inside the prices of a store that
+        # enters them including tax, on top of them in one that enters them excluding it.
         CheckConstraint(
-            "subtotal_amount >= 0 AND shipping_amount >= 0 AND total_amount = subtotal_amount + shipping_amount",
+            "subtotal_amount >= 0 AND discount_amount BETWEEN 0 AND subtotal_amount AND shipping_amount >= 0"
+            " AND tax_amount >= 0 AND total_amount = subtotal_amount - discount_amount + shipping_amount"
+            " + CASE WHEN prices_include_tax THEN 0 ELSE tax_amount END",
             name="totals",
         ),
     )
@@ -73,9 +83,24 @@ class Order(TimestampMixin, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
     status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus, "order_status"))
     currency: Mapped[str] = mapped_column(String(3))
-    subtotal_amount: Mapped[int] = mapped_column(BigInteger)
-    shipping_amount: Mapped[int] = mapped_column(BigInteger)
+    # The price breakdown at checkout, kept as it was: a later change of rates, methods or
+    # promotions never changes a past order. Amounts are in the store's tax mode of that day.
+    prices_include_tax: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    subtotal_amount: Mapped[int] = mapped_column(BigInteger)  # the lines before their discounts
+    discount_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # off the lines
+    shipping_amount: Mapped[int] = mapped_column(BigInteger)  # charged, after any shipping discount
+    shipping_discount_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    shipping_tax_rate_ppm: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    shipping_tax_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    tax_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # lines and shipping
     total_amount: Mapped[int] = mapped_column(BigInteger)
+    # One row per rate, as an invoice states it: [{"rate_ppm", "taxable", "tax"}].
+    taxes: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list, server_default=text("'[]'::jsonb"))
+    # The promotions applied: [{"promotion_id", "name", "code", "lines_discount", "shipping_discount"}].
+    promotions: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list, server_default=text("'[]'::jsonb"))
+    coupon_code: Mapped[str | None] = mapped_column(String(40))
+    shipping_method_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("shipping_method.id", ondelete="SET NULL"))
+    shipping_method_name: Mapped[str | None] = mapped_column(String(100))
     shipping_address: Mapped[dict[str, Any]] = mapped_column(JSONB)
     email: Mapped[str] = mapped_column(String(320))
     carrier: Mapped[str | None] = mapped_column(String(100))
@@ -97,6 +122,7 @@ class OrderLine(Base):
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("unit_price_amount >= 0", name="price_not_negative"),
+        CheckConstraint("discount_amount BETWEEN 0 AND unit_price_amount * quantity", name="discount_range"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -108,6 +134,15 @@ class OrderLine(Base):
     name: Mapped[str] = mapped_column(String(420))
     unit_price_amount: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column(Integer)
+    # The line's share of the order's discounts and tax, exact to the minor unit, so a later
+    # partial refund gives back what the line cost.
+    discount_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # [{"promotion_id", "amount"}]: which promotion took what off this line.
+    discounts: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list, server_default=text("'[]'::jsonb"))
+    tax_class: Mapped[str] = mapped_column(String(40), default="standard", server_default="standard")
+    tax_rate_ppm: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    tax_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    total_amount: Mapped[int] = mapped_column(BigInteger)  # what the customer pays for the line
 
 
 class OrderStatusChange(Base):

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+import shop.taxes.models  # noqa: F401  (the tax_class table a variant refers to)
 from shop.core.db import Base, TimestampMixin, new_id
 
 # The ordering value of a product without an active variant: after every priced product.
@@ -90,6 +91,12 @@ class Variant(TimestampMixin, Base):
     stock: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     attributes: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # The tax class its price is taxed under (shop.taxes); a class in use cannot be deleted.
+    tax_class: Mapped[str] = mapped_column(
+        ForeignKey("tax_class.code", ondelete="RESTRICT", onupdate="CASCADE"),
+        default="standard",
+        server_default="standard",
+    )
 
     product: Mapped[Product] = relationship(back_populates="variants", lazy="raise")
 

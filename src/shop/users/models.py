@@ -7,7 +7,8 @@ reversed by guessing, and a leaked table does not hand out sessions.
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, Enum, ForeignKey, String, func, true
+from sqlalchemy import Boolean, CheckConstraint, DateTime, Enum, ForeignKey, String, func, text, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.core.db import Base, TimestampMixin, new_id
@@ -37,6 +38,8 @@ class User(TimestampMixin, Base):
         server_default=Role.customer.value,
     )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Customer groups ("wholesale", "vip"): what a promotion may be limited to.
+    groups: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list, server_default=text("'{}'"))
 
 
 class RefreshToken(Base):

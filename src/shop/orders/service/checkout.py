@@ -125,6 +125,7 @@ def _new_order(
             name=variants[variant_id].name,
             unit_price_amount=variants[variant_id].price_amount,
             quantity=quantity,
+            total_amount=variants[variant_id].price_amount * quantity,
         )
         for position, (variant_id, quantity) in enumerate(quantities.items())
     ]
