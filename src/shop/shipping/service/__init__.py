@@ -1,0 +1,1 @@
+"""The shipping domain's business rules, one module per concern; each service is a module singleton."""
