@@ -9,8 +9,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
+from shop.core.countries import CountryCode
 from shop.core.schemas import Money, Schema
 
 MAX_ORDER_LINES = 100
@@ -48,20 +49,6 @@ class RefundStatus(StrEnum):
     succeeded = "succeeded"
 
 
-# ISO 3166-1 alpha-2: the officially assigned codes.
-_COUNTRY_CODES = """
-AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS
-BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE
-EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM
-HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC
-LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA
-NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW
-SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO
-TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
-"""
-COUNTRIES = frozenset(_COUNTRY_CODES.split())
-
-
 # Free text the customer types: surrounding blanks dropped, never empty.
 Text20 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
 Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -75,18 +62,8 @@ class Address(Schema):
     line2: Text200 | None = None
     city: Text100
     postal_code: Text20
-    country: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=2)] = Field(
-        description="ISO 3166-1 alpha-2 code, e.g. DE."
-    )
+    country: CountryCode
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 ()./-]{2,29}$")] | None = None
-
-    @field_validator("country")
-    @classmethod
-    def _known_country(cls, value: str) -> str:
-        code = value.strip().upper()
-        if code not in COUNTRIES:
-            raise ValueError("must be an ISO 3166-1 alpha-2 country code")
-        return code
 
 
 # -- cart --------------------------------------------------------------------------------------
