@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 
 from shop.core.config import ConfigError, Settings, load_settings
-from shop.products.cli import export_products, import_products, seed_demo
+from shop.demo import seed_demo
+from shop.products.cli import export_products, import_products
 from shop.users.cli import create_admin
 
 # Modules that create Prometheus metrics are imported inside the commands: the worker must set

@@ -93,12 +93,12 @@ def _start_services(settings: Settings, data_dir: Path, stack: ExitStack) -> dic
 
 
 def _seed_demo_catalog(settings: Settings, env: dict[str, str]) -> None:
-    """On its first run (no product yet) the shop starts with the demo catalog."""
-    from shop.products.cli import seed_demo_if_empty
+    """On its first run (no product yet) the shop starts with the demo catalog and its EU store set-up."""
+    from shop.demo import seed_demo_if_empty
 
     urls = {"database_url": env["SHOP_DATABASE_URL"], "redis_url": env["SHOP_REDIS_URL"]}
     if seed_demo_if_empty(settings.model_copy(update=urls)):
-        print("shop dev: added the demo catalog (`shop seed-demo`)", file=sys.stderr)  # noqa: T201
+        print("shop dev: added the demo shop (`shop seed-demo`)", file=sys.stderr)  # noqa: T201
 
 
 def _show_email(message: EmailMessage) -> None:

@@ -1,4 +1,4 @@
-"""`shop import-products FILE`, `shop export-products FILE` and `shop seed-demo`.
+"""`shop import-products FILE`, `shop export-products FILE`, and the demo catalog `shop seed-demo` adds.
 
 Import commits batch by batch (`SHOP_IMPORT_BATCH_SIZE` lines each, no transaction spans the
 file) and exits 0 when every line applied, 1 when some were rejected (each listed on stdout with its
@@ -40,7 +40,7 @@ def import_products(file: FileArgument) -> None:
         total = source.check()
     except UnusableInput as exc:
         _fail(f"{file}: {exc}")
-    report = _run(lambda resources: _import(resources, source, total))
+    report = run_on_database(lambda resources: _import(resources, source, total))
     for line, reason in report.rejected:
         typer.echo(f"line {line}: {reason}")
     typer.echo(f"{report.total} lines: {report.applied} applied, {len(report.rejected)} rejected")
@@ -91,7 +91,7 @@ def export_products(file: FileArgument) -> None:
             report = await export_catalog(resources.database.sessionmaker, out, file_format)
         return report.lines, report.products
 
-    lines, products = _run(export)
+    lines, products = run_on_database(export)
     typer.echo(f"exported {lines} lines ({products} products) to {file}")
 
 
@@ -108,14 +108,6 @@ def _replacing(file: Path) -> Iterator[TextIO]:
         raise
 
 
-def seed_demo() -> None:
-    """Add the demo catalog: nested categories and about 300 products; running it again changes nothing."""
-    from shop.products.demo import DEMO_PRODUCTS
-
-    _run(seed_demo_catalog)
-    typer.echo(f"demo catalog ready: {DEMO_PRODUCTS} products")
-
-
 async def seed_demo_catalog(resources: "Resources") -> None:
     from shop.products.demo import seed_demo as seed
 
@@ -124,35 +116,23 @@ async def seed_demo_catalog(resources: "Resources") -> None:
         raise RuntimeError(f"demo line {report.rejected[0][0]} rejected: {report.rejected[0][1]}")
 
 
-def seed_demo_if_empty(settings: Settings) -> bool:
-    """The demo catalog for a shop without any product yet (`shop dev` on its first run)."""
-    from shop.products.demo import catalog_is_empty
-
-    async def seed(resources: "Resources") -> bool:
-        if not await catalog_is_empty(resources.database.sessionmaker):
-            return False
-        await seed_demo_catalog(resources)
-        return True
-
-    return asyncio.run(_with_resources(settings, seed))
-
-
 class _DatabaseUnreachable(Exception):
     pass
 
 
-def _run(work: Callable[["Resources"], Awaitable[T]]) -> T:
+def run_on_database(work: Callable[["Resources"], Awaitable[T]]) -> T:
+    """Run `work` on this process's resources; exit 2 with one line when the database is unreachable."""
     from shop.core.config import load_settings
 
     settings = load_settings()
     _quiet_logging(settings)
     try:
-        return asyncio.run(_with_resources(settings, work))
+        return asyncio.run(with_database(settings, work))
     except _DatabaseUnreachable as exc:
         _fail(f"cannot reach the database ({exc})")
 
 
-async def _with_resources(settings: Settings, work: Callable[["Resources"], Awaitable[T]]) -> T:
+async def with_database(settings: Settings, work: Callable[["Resources"], Awaitable[T]]) -> T:
     from sqlalchemy import exc as sa_exc
     from sqlalchemy import text
 

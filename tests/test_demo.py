@@ -1,4 +1,4 @@
-"""`shop seed-demo`: a realistic catalog, the same on every run, never duplicated."""
+"""`shop seed-demo`: a realistic catalog and an EU store set-up, the same on every run, never duplicated."""
 
 import asyncio
 from pathlib import Path
@@ -8,21 +8,22 @@ from sqlalchemy import func, select, text
 
 from shop.core.config import Settings
 from shop.core.resources import Resources
+from shop.demo import COUPON_CODE, VAT, seed_demo_if_empty
 from shop.products.catalog_file import parse_row
-from shop.products.cli import seed_demo_if_empty
 from shop.products.demo import DEMO_PRODUCTS, catalog_is_empty, category_plan, demo_lines
 from shop.products.models import Category, Product, Variant
+from shop.promotions.models import Promotion, PromotionCode
+from shop.shipping.models import ShippingMethod, ShippingZone, ShippingZoneCountry
+from shop.taxes.models import TaxRate
 from tests.fixtures.catalog import create_products
 from tests.fixtures.cli import shop
 
 
-async def counts(resources: Resources) -> tuple[int, int, int]:
+async def counts(resources: Resources) -> tuple[int, ...]:
+    """Rows of the catalog (categories, products, variants), then of the store set-up."""
+    tables = (Category, Product, Variant, TaxRate, ShippingZone, ShippingZoneCountry, ShippingMethod, Promotion)
     async with resources.database.sessionmaker() as session:
-        return (
-            await session.scalar(select(func.count()).select_from(Category)) or 0,
-            await session.scalar(select(func.count()).select_from(Product)) or 0,
-            await session.scalar(select(func.count()).select_from(Variant)) or 0,
-        )
+        return tuple([await session.scalar(select(func.count()).select_from(table)) or 0 for table in tables])
 
 
 def test_the_demo_lines_are_valid_and_the_same_every_time() -> None:
@@ -46,9 +47,16 @@ async def test_seed_demo_twice_gives_one_catalog_the_storefront_lists(
     assert await catalog_is_empty(resources.database.sessionmaker)
     first = await asyncio.to_thread(shop, settings, tmp_path, "seed-demo")
     assert first.returncode == 0, first.stderr
-    assert first.stdout == f"demo catalog ready: {DEMO_PRODUCTS} products\n"
+    assert first.stdout == f"demo shop ready: {DEMO_PRODUCTS} products, VAT for {len(VAT)} places, coupon WELCOME10\n"
     seeded = await counts(resources)
     assert seeded[:2] == (len(category_plan()), DEMO_PRODUCTS)
+    # Three classes a place; three zones (Germany, the EU, the migrations' rest of the world) with
+    # four methods; an automatic promotion and the coupon's.
+    assert seeded[3:] == (3 * len(VAT), 3, 11, 4, 2)
+    async with resources.database.sessionmaker() as session:
+        code = (await session.execute(select(PromotionCode.code))).scalar_one()
+        automatic = (await session.execute(select(Promotion).where(Promotion.automatic))).scalar_one()
+    assert code == COUPON_CODE and automatic.category_ids, "the automatic promotion discounts a category"
     assert not await catalog_is_empty(resources.database.sessionmaker)
 
     again = await asyncio.to_thread(shop, settings, tmp_path, "seed-demo")
