@@ -8,6 +8,7 @@ nothing and duplicates nothing.
 """
 
 import asyncio
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -114,7 +115,7 @@ async def seed_store_setup(sessions: async_sessionmaker[AsyncSession]) -> None:
 
 
 async def _vat_rates(session: AsyncSession) -> None:
-    classes = {code: class_id for code, class_id in await session.execute(select(TaxClass.code, TaxClass.id))}
+    classes: dict[str, uuid.UUID] = dict((await session.execute(select(TaxClass.code, TaxClass.id))).all())
     rows = [
         {"tax_class_id": classes[code], "country": country, "region": region, "rate_ppm": rate}
         for (country, region), (standard, reduced) in VAT.items()
