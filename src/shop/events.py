@@ -68,6 +68,20 @@ class Tracking(Payload):
     tracking_number: str
 
 
+class TaxLine(Payload):
+    """One rate of the order's tax, as an invoice states it."""
+
+    rate: str  # percent, "19" or "5.5"
+    taxable: Amount
+    tax: Amount
+
+
+class PromotionLine(Payload):
+    name: str
+    code: str | None  # None: applied automatically
+    amount: Amount  # what it took off, the lines and the shipping together
+
+
 class OrderNotice(Payload):
     """The payload of every `order.*` event."""
 
@@ -80,6 +94,13 @@ class OrderNotice(Payload):
     shipping_total: Amount
     total: Amount
     tracking: Tracking | None = None
+    # The price breakdown (events recorded before it existed carry none of it: no discount, no tax).
+    discount_total: Amount | None = None
+    tax_total: Amount | None = None
+    prices_include_tax: bool = True
+    shipping_method: str | None = None
+    taxes: list[TaxLine] = []
+    promotions: list[PromotionLine] = []
 
 
 class JobQueued(Payload):

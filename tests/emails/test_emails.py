@@ -122,3 +122,46 @@ async def test_html_escapes_what_customers_typed(resources: Resources, mailbox: 
     html = parts(by_recipient(mailbox, "xss@shop.test")[0])["text/html"]
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
+
+
+def _priced(prices_include_tax: bool) -> events.OrderNotice:
+    """Two tees at 19.99 with 10 % off by WELCOME10, DHL Paket at 4.90, German VAT at 19 %."""
+    eur = {"currency": "EUR"}
+    payload = order_payload("SO-000300", "vat@shop.test") | {
+        "discount_total": {"amount": 400, **eur},
+        "shipping_total": {"amount": 490 if prices_include_tax else 583, **eur},
+        "total": {"amount": 4088 if prices_include_tax else 4865, **eur},
+        "tax_total": {"amount": 653 if prices_include_tax else 777, **eur},
+        "prices_include_tax": prices_include_tax,
+        "shipping_method": "DHL Paket",
+        "taxes": [
+            {
+                "rate": "19",
+                "taxable": {"amount": 3435 if prices_include_tax else 4088, **eur},
+                "tax": {"amount": 653 if prices_include_tax else 777, **eur},
+            }
+        ],
+        "promotions": [{"name": "Welcome", "code": "WELCOME10", "amount": {"amount": 400, **eur}}],
+    }
+    return events.OrderNotice.model_validate(payload)
+
+
+@pytest.mark.parametrize("prices_include_tax", [True, False])
+def test_an_order_email_shows_its_discounts_shipping_method_and_vat(prices_include_tax: bool) -> None:
+    _, text, html = templates.render("order_placed", data=_priced(prices_include_tax), locale="en")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    vat = "incl. VAT 19 % on €34.35  €6.53" if prices_include_tax else "VAT 19 % on €40.88  €7.77"
+    total = "Total     €40.88" if prices_include_tax else "Total     €48.65"
+    assert "Welcome (code WELCOME10)  -€4.00" in lines
+    assert ("Shipping (DHL Paket)  €4.90" if prices_include_tax else "Shipping (DHL Paket)  €5.83") in lines
+    assert vat in lines and total in lines
+    # Including tax, the VAT is a note under the total; excluding it, a line the total adds up.
+    assert (lines.index(vat) > lines.index(total)) is prices_include_tax
+    assert "WELCOME10" in html and "DHL Paket" in html and "VAT 19 %" in html
+
+
+def test_an_order_event_recorded_before_the_breakdown_still_renders() -> None:
+    _, text, _ = templates.render(
+        "order_placed", data=events.OrderNotice.model_validate(order_payload("SO-1", "a@b.c")), locale="en"
+    )
+    assert "Shipping  €5.00" in text and "VAT" not in text

@@ -4,6 +4,7 @@ from shop import events
 from shop.core.schemas import Money
 from shop.orders import schemas
 from shop.orders.models import Order
+from shop.pricing.taxes import percent
 
 
 def money(amount: int, currency: str) -> Money:
@@ -77,7 +78,28 @@ def notice(order: Order) -> events.OrderNotice:
             for line in order.lines
         ],
         subtotal=amount(order.subtotal_amount),
-        shipping_total=amount(order.shipping_amount),
+        shipping_total=amount(shipping_total(order)),
         total=amount(order.total_amount),
         tracking=tracking,
+        discount_total=amount(order.discount_amount),
+        tax_total=amount(order.tax_amount),
+        prices_include_tax=order.prices_include_tax,
+        shipping_method=order.shipping_method_name,
+        taxes=[
+            events.TaxLine(rate=str(percent(row["rate_ppm"])), taxable=amount(row["taxable"]), tax=amount(row["tax"]))
+            for row in order.taxes
+        ],
+        promotions=[
+            events.PromotionLine(
+                name=row["name"],
+                code=row["code"],
+                amount=amount(row["lines_discount"] + row["shipping_discount"]),
+            )
+            for row in order.promotions
+        ],
     )
+
+
+def shipping_total(order: Order) -> int:
+    """What the customer pays for shipping: its tax is on top in a store that enters prices excluding tax."""
+    return order.shipping_amount + (0 if order.prices_include_tax else order.shipping_tax_amount)
