@@ -35,7 +35,7 @@ Percent = Annotated[
 # ISO 3166-2: the country, a hyphen and 1 to 3 letters or digits. Accepted in any case, kept upper case.
 RegionCode = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{2}-[A-Z0-9]{1,3}$"),
+    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}-[A-Za-z0-9]{1,3}$"),
     Field(description="ISO 3166-2 subdivision of `country`, e.g. ES-CN (Canary Islands)."),
 ]
 
