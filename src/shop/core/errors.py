@@ -160,6 +160,15 @@ class SkuReference(BaseModel):
     sku: str
 
 
+class CountryZone(BaseModel):
+    """A country that another shipping zone holds (409 `country_in_other_zone`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    country: str
+    zone_id: uuid.UUID
+
+
 class Problem(BaseModel):
     """RFC 9457 problem details: the shape of every error response of the API."""
 
@@ -169,8 +178,12 @@ class Problem(BaseModel):
     detail: str = Field(description="What went wrong, for people.")
     code: str = Field(description="What went wrong, for programs: stable, snake_case (`insufficient_stock`).")
     # Left out of an answer when there is nothing to say: never null.
-    errors: list[ValidationErrorItem | StockShortfall | VariantReference | SkuReference] | SkipJsonSchema[None] = Field(
-        default=None, description="What the refusal is about: each invalid input, short variant or taken SKU."
+    errors: (
+        list[ValidationErrorItem | StockShortfall | VariantReference | SkuReference | CountryZone]
+        | SkipJsonSchema[None]
+    ) = Field(
+        default=None,
+        description="What the refusal is about: each invalid input, short variant, taken SKU, country in another zone.",
     )
     request_id: str | SkipJsonSchema[None] = Field(
         default=None, description="Only on a 500, which is a bug: quote it when reporting one."

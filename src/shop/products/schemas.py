@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field, StrictBool, StrictInt, field_validator
 
 from shop.core.schemas import Money, Schema
+from shop.taxes.schemas import TaxClassCode
 
 Slug = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
@@ -62,6 +63,7 @@ class Variant(Schema):
     stock_available: int
     attributes: dict[str, str]
     is_active: bool
+    tax_class: str = Field(description="The code of the tax class its price is taxed under.")
 
 
 class PriceRange(Schema):
@@ -90,6 +92,10 @@ class VariantCreate(Schema):
     stock: StrictInt = Field(default=0, ge=0, le=MAX_STOCK)
     attributes: Attributes = Field(default_factory=dict)
     is_active: StrictBool = True
+    tax_class: TaxClassCode = Field(
+        default="standard",
+        description="The code of its tax class. In a product update, a known variant keeps its class unless given.",
+    )
 
 
 class VariantUpdate(Schema):
@@ -97,6 +103,7 @@ class VariantUpdate(Schema):
     price: Price | None = None
     attributes: Attributes | None = None
     is_active: StrictBool | None = None
+    tax_class: TaxClassCode | None = None
 
 
 def distinct_skus(variants: list[VariantCreate]) -> list[VariantCreate]:

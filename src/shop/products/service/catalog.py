@@ -29,6 +29,8 @@ from shop.products.errors import (
 from shop.products.listing import ListingQuery, next_cursor
 from shop.products.listing_cache import LISTINGS
 from shop.products.models import Category, Product, Variant
+from shop.taxes.errors import UnknownTaxClass
+from shop.taxes.service import tax_classes
 
 PRODUCT_CACHE_SECONDS = 300
 _SLUG_BAD_CHARS = re.compile(r"[^a-z0-9]+")
@@ -89,6 +91,7 @@ def present_variant(variant: Variant, currency: str) -> schemas.Variant:
         stock_available=variant.stock,
         attributes=dict(variant.attributes),
         is_active=variant.is_active,
+        tax_class=variant.tax_class,
     )
 
 
@@ -134,6 +137,7 @@ class CatalogService:
         if data.slug and await repository.slug_owner(session, Product, data.slug):
             raise SlugTaken(f"The slug {data.slug!r} is taken.")
         await self._check_skus(session, [v.sku for v in data.variants], owner=None)
+        await _check_tax_classes(session, data.variants, ("body", "variants"))
         product = Product(
             slug=slug,
             name=data.name,
@@ -173,6 +177,7 @@ class CatalogService:
         if "images" in fields and data.images is not None:
             product.images = list(data.images)
         if data.variants:
+            await _check_tax_classes(session, data.variants, ("body", "variants"))
             await self._upsert_variants(session, product, data.variants, currency)
         await flush(session)
         await repository.refresh_price_sort(session, product.id)
@@ -204,6 +209,7 @@ class CatalogService:
         if product is None or product.archived_at is not None:
             raise ProductNotFound()
         await self._check_skus(session, [data.sku], owner=None)
+        await tax_classes.require(session, code=data.tax_class, loc=("body", "tax_class"))
         variant = self._new_variant(product.id, data, currency)
         session.add(variant)
         await flush(session)
@@ -226,6 +232,9 @@ class CatalogService:
             variant.attributes = dict(data.attributes)
         if data.is_active is not None:
             variant.is_active = data.is_active
+        if data.tax_class is not None and data.tax_class != variant.tax_class:
+            await tax_classes.require(session, code=data.tax_class, loc=("body", "tax_class"))
+            variant.tax_class = data.tax_class
         await flush(session)
         await self._variant_changed(session, variant.product_id)
         return present_variant(variant, currency)
@@ -273,6 +282,7 @@ class CatalogService:
             stock=data.stock,
             attributes=dict(data.attributes),
             is_active=data.is_active,
+            tax_class=data.tax_class,
         )
 
     async def _upsert_variants(
@@ -289,6 +299,8 @@ class CatalogService:
             current.price_amount = _amount(data.price, currency, ("body", "variants", "price"))
             current.attributes = dict(data.attributes)
             current.is_active = data.is_active
+            if "tax_class" in data.model_fields_set:  # not given: the variant keeps its class
+                current.tax_class = data.tax_class
             if current.stock != data.stock:
                 await self._set_stock(session, current, data.stock)
 
@@ -400,7 +412,20 @@ async def flush(session: AsyncSession) -> None:
             raise SkuTaken("SKU already in use.") from None
         if constraint.startswith(("uq_product_slug", "uq_category_slug")):
             raise SlugTaken("The slug is taken.") from None
+        if constraint == "fk_variant_tax_class_tax_class":  # the class was deleted meanwhile
+            raise UnknownTaxClass("A tax class of the body no longer exists.") from None
         raise
+
+
+async def _check_tax_classes(
+    session: AsyncSession, variants: Sequence[schemas.VariantCreate], loc: tuple[str, ...]
+) -> None:
+    """422 `unknown_tax_class` at the first variant whose class does not exist."""
+    checked: set[str] = set()
+    for index, variant in enumerate(variants):
+        if variant.tax_class not in checked:
+            await tax_classes.require(session, code=variant.tax_class, loc=(*loc, index, "tax_class"))
+            checked.add(variant.tax_class)
 
 
 catalog = CatalogService()

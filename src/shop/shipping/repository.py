@@ -1,0 +1,99 @@
+"""Every query on the shipping tables. Nothing here commits."""
+
+import uuid
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shop.shipping.models import ShippingMethod, ShippingZone, ShippingZoneCountry
+
+DEFAULT_ZONE_UNIQUE = "uq_shipping_zone_default"
+METHOD_TAX_CLASS_FK = "fk_shipping_method_tax_class_tax_class"
+METHOD_ZONE_FK = "fk_shipping_method_zone_id_shipping_zone"
+
+
+async def get_zone(session: AsyncSession, zone_id: uuid.UUID, *, lock: bool = False) -> ShippingZone | None:
+    query = select(ShippingZone).where(ShippingZone.id == zone_id)
+    return await session.scalar(query.with_for_update() if lock else query)
+
+
+async def page_zones(session: AsyncSession, *, limit: int, before_id: uuid.UUID | None) -> Sequence[ShippingZone]:
+    """Newest first (ids are time-ordered); keyset pagination on the id."""
+    query = select(ShippingZone).order_by(ShippingZone.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(ShippingZone.id < before_id)
+    return (await session.scalars(query)).all()
+
+
+async def countries_of(session: AsyncSession, zone_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    query = select(ShippingZoneCountry.zone_id, ShippingZoneCountry.country).where(
+        ShippingZoneCountry.zone_id.in_(zone_ids)
+    )
+    found: dict[uuid.UUID, list[str]] = {zone_id: [] for zone_id in zone_ids}
+    for zone_id, country in (await session.execute(query.order_by(ShippingZoneCountry.country))).all():
+        found[zone_id].append(country)
+    return found
+
+
+async def claim_countries(session: AsyncSession, zone_id: uuid.UUID, countries: Collection[str]) -> set[str]:
+    """Give `zone_id` each country no zone has; the ones it got.
+
+    ON CONFLICT waits for a concurrent claim of the same country to commit or roll back, then
+    skips it or takes it: the primary key decides, never a read made before the write.
+    """
+    if not countries:
+        return set()
+    statement = (
+        insert(ShippingZoneCountry)
+        .values([{"country": country, "zone_id": zone_id} for country in countries])
+        .on_conflict_do_nothing(index_elements=[ShippingZoneCountry.country])
+        .returning(ShippingZoneCountry.country)
+    )
+    return set((await session.scalars(statement)).all())
+
+
+async def zones_of_countries(session: AsyncSession, countries: Collection[str]) -> dict[str, uuid.UUID]:
+    query = select(ShippingZoneCountry.country, ShippingZoneCountry.zone_id).where(
+        ShippingZoneCountry.country.in_(countries)
+    )
+    return {row.country: row.zone_id for row in (await session.execute(query)).all()}
+
+
+async def release_countries(session: AsyncSession, zone_id: uuid.UUID, *, keep: Collection[str]) -> None:
+    """Take from the zone every country not in `keep`."""
+    await session.execute(
+        delete(ShippingZoneCountry).where(
+            ShippingZoneCountry.zone_id == zone_id, ShippingZoneCountry.country.not_in(list(keep))
+        )
+    )
+
+
+async def delete_zone(session: AsyncSession, zone_id: uuid.UUID) -> bool:
+    """Its countries and methods go with it (ON DELETE CASCADE)."""
+    result = await session.execute(delete(ShippingZone).where(ShippingZone.id == zone_id).returning(ShippingZone.id))
+    return result.first() is not None
+
+
+async def methods_of(session: AsyncSession, zone_id: uuid.UUID) -> Sequence[ShippingMethod]:
+    query = select(ShippingMethod).where(ShippingMethod.zone_id == zone_id).order_by(ShippingMethod.id)
+    return (await session.scalars(query)).all()
+
+
+async def get_method(session: AsyncSession, method_id: uuid.UUID, *, lock: bool = False) -> ShippingMethod | None:
+    query = select(ShippingMethod).where(ShippingMethod.id == method_id)
+    return await session.scalar(query.with_for_update() if lock else query)
+
+
+async def delete_method(session: AsyncSession, method_id: uuid.UUID) -> bool:
+    result = await session.execute(
+        delete(ShippingMethod).where(ShippingMethod.id == method_id).returning(ShippingMethod.id)
+    )
+    return result.first() is not None
+
+
+def stored_bands(bands: Sequence[tuple[int, int]]) -> list[dict[str, Any]]:
+    """Bands as the JSONB column holds them (shop.shipping.models)."""
+    return [{"from_subtotal": start, "amount": amount} for start, amount in bands]
