@@ -62,7 +62,16 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--soak-minutes", type=int, default=10, help="mixed load for the leak check (0: none)")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "performance.md")
+    parser.add_argument(
+        "--only",
+        type=lambda value: value.split(","),
+        default=None,
+        help="comma-separated shop scenarios to measure alone, without the baselines and the soak "
+        "(a quick before/after comparison: --only checkout --output /tmp/checkout.md)",
+    )
     args = parser.parse_args()
+    if args.only and not set(args.only) <= set(SHOP_SCENARIOS):
+        sys.exit(f"bench: --only takes scenarios among {', '.join(SHOP_SCENARIOS)}")
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is not installed (Debian: apt-get install wrk)")
     with ExitStack() as stack:
@@ -101,13 +110,16 @@ def run_all(
     """Every scenario's result, and the worker RSS (MB) after each minute of the soak."""
     env = bench_env(work, database_url, redis_url)
     results = []
-    soak_rss = []
+    soak_rss: list[float] = []
     with serve_shop(env, args.workers) as shop:
         product_json = httpx.get(f"{shop.base}/api/v1/products/{first_id(work)}").content
         (work / "product.json").write_bytes(product_json)
         warm_up(shop.base, env)
         for scenario, prefix in SHOP_SCENARIOS.items():
-            results.append(load(shop, "shop", scenario, env, args, prefix, paced=True))
+            if not args.only or scenario in args.only:
+                results.append(load(shop, "shop", scenario, env, args, prefix, paced=True))
+        if args.only:
+            return results, soak_rss
         Redis.from_url(redis_url).flushdb()
         results.append(load(shop, "shop", "detail_cold", env, args, "/api/v1/products/", cold=True))
         soak_rss = soak(shop, env, args)

@@ -1,4 +1,6 @@
-"""The benchmark's data: 10,000 products with 3 variants each in nested categories, 1,000 customers.
+"""The benchmark's data: 10,000 products with 3 variants each in nested categories, 1,000 customers,
+and the pricing a German shop runs: VAT, a shipping method and an automatic promotion, so every
+checkout computes tax, shipping and a discount.
 
 Rows go straight into the database in large batches (seeding is not what is measured); the
 lists the load scripts draw from are written next to them.
@@ -9,13 +11,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert, select, text
 
 from shop.core.config import Settings
 from shop.core.db import Database, new_id, unit_of_work
 from shop.core.security import Role
 from shop.products import repository
 from shop.products.models import Category, Product, Variant
+from shop.promotions.models import Promotion
+from shop.shipping.models import ShippingMethod, ShippingZone, ShippingZoneCountry
+from shop.taxes.models import TaxClass, TaxRate
 from shop.users.models import User
 from shop.users.passwords import hash_password
 from shop.users.tokens import create_access_token
@@ -35,6 +40,7 @@ async def seed(settings: Settings, data_dir: Path, products: int = 10_000, custo
         categories = await _categories(database)
         product_ids, variant_ids = await _products(database, rng, categories, products)
         tokens = await _customers(database, settings, customers)
+        await _pricing(database)
         # Measure the tables as autovacuum would leave them, not full of the seed's dead rows.
         async with database.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
             await connection.execute(text("VACUUM ANALYZE"))
@@ -111,6 +117,28 @@ async def _products(
     async with unit_of_work(database) as session:
         await repository.refresh_price_sort(session, *ids)
     return ids, orderable
+
+
+async def _pricing(database: Database) -> None:
+    """German VAT (the load's address is in Berlin), DHL at 4.90, and 5 % off every order."""
+    async with unit_of_work(database) as session:
+        classes = dict((await session.execute(select(TaxClass.code, TaxClass.id))).all())
+        await session.execute(
+            insert(TaxRate),
+            [
+                {"tax_class_id": classes["standard"], "country": "DE", "rate_ppm": 190_000},
+                {"tax_class_id": classes["reduced"], "country": "DE", "rate_ppm": 70_000},
+            ],
+        )
+        zone = new_id()
+        await session.execute(insert(ShippingZone).values(id=zone, name="Germany"))
+        await session.execute(insert(ShippingZoneCountry).values(country="DE", zone_id=zone))
+        await session.execute(
+            insert(ShippingMethod).values(zone_id=zone, name="DHL Paket", bands=[{"from_subtotal": 0, "amount": 490}])
+        )
+        await session.execute(
+            insert(Promotion).values(name="5 % off every order", automatic=True, benefit="percent", percent_ppm=50_000)
+        )
 
 
 async def _customers(database: Database, settings: Settings, count: int) -> list[str]:
