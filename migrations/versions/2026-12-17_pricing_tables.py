@@ -295,9 +295,28 @@ def upgrade() -> None:
         onupdate="CASCADE",
         ondelete="RESTRICT",
     )
+    # Deleting a tax class or a shipping method looks up what refers to it.
+    op.create_index(op.f("ix_variant_tax_class"), "variant", ["tax_class"])
+    op.create_index(op.f("ix_shipping_method_tax_class"), "shipping_method", ["tax_class"])
+    op.create_index(
+        "ix_cart_shipping_method_id",
+        "cart",
+        ["shipping_method_id"],
+        postgresql_where=sa.text("shipping_method_id IS NOT NULL"),
+    )
+    op.create_index(
+        "ix_customer_order_shipping_method_id",
+        "customer_order",
+        ["shipping_method_id"],
+        postgresql_where=sa.text("shipping_method_id IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_customer_order_shipping_method_id", table_name="customer_order")
+    op.drop_index("ix_cart_shipping_method_id", table_name="cart")
+    op.drop_index(op.f("ix_shipping_method_tax_class"), table_name="shipping_method")
+    op.drop_index(op.f("ix_variant_tax_class"), table_name="variant")
     op.drop_constraint(op.f("ck_customer_order_totals"), "customer_order", type_="check")
     op.create_check_constraint("totals", "customer_order", OLD_TOTALS)
     op.drop_constraint(op.f("ck_order_line_discount_range"), "order_line", type_="check")

@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from shop.core.cache import CacheKey
 from shop.core.config import Settings
 from shop.core.resources import Resources
 from shop.core.schemas import decode_cursor, encode_cursor
@@ -41,7 +42,7 @@ def page_key(depth: int = 1, category: str | None = None, **fields: Any) -> str:
 
 
 async def listing_keys(redis: Redis) -> list[bytes]:
-    return [key async for key in redis.scan_iter(match="shop:listing:*")]
+    return [key async for key in redis.scan_iter(match=CacheKey("listing", "*").data)]
 
 
 def ids(response: httpx.Response) -> list[str]:

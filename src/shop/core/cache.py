@@ -41,6 +41,9 @@ from shop.core.redis_urls import is_cluster_url, is_sentinel_url, parse_cluster_
 log = structlog.get_logger()
 
 KEY_PREFIX = "shop"
+# The shape of the cached views. Bumped whenever a cached body changes shape (a field added to a
+# product, say), so that right after a deploy no process serves a body of the old shape.
+VIEWS_VERSION = 2
 EPOCH_KEY = f"{KEY_PREFIX}:epoch"
 EPOCH_WRITTEN_KEY = f"{KEY_PREFIX}:written:epoch"
 EPOCH_RETRY_SECONDS = 0.5
@@ -117,7 +120,7 @@ class CacheKey:
 
     @property
     def data(self) -> str:
-        return f"{KEY_PREFIX}:{self.namespace}:{self.ident}"
+        return f"{KEY_PREFIX}:v{VIEWS_VERSION}:{self.namespace}:{self.ident}"
 
     @property
     def generation(self) -> str:

@@ -41,6 +41,12 @@ def _enum(enum: type[OrderStatus] | type[Actor] | type[PaymentStatus] | type[Ref
 
 class Cart(TimestampMixin, Base):
     __tablename__ = "cart"
+    __table_args__ = (
+        # Deleting a shipping method sets it to NULL here: an index lookup, not a scan of all carts.
+        Index(
+            "ix_cart_shipping_method_id", "shipping_method_id", postgresql_where=text("shipping_method_id IS NOT NULL")
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), unique=True)
@@ -68,6 +74,11 @@ class Order(TimestampMixin, Base):
         Index("ix_customer_order_created_at", "created_at", "id"),
         # The expiry sweep looks only at unpaid orders: a small partial index.
         Index("ix_customer_order_unpaid", "created_at", postgresql_where=text("status = 'pending_payment'")),
+        Index(
+            "ix_customer_order_shipping_method_id",
+            "shipping_method_id",
+            postgresql_where=text("shipping_method_id IS NOT NULL"),
+        ),
         # The breakdown adds up (shop.pricing.breakdown): the tax is inside the prices of a store that
         # enters them including tax, on top of them in one that enters them excluding it.
         CheckConstraint(

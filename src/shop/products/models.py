@@ -96,6 +96,7 @@ class Variant(TimestampMixin, Base):
         ForeignKey("tax_class.code", ondelete="RESTRICT", onupdate="CASCADE"),
         default="standard",
         server_default="standard",
+        index=True,  # deleting a tax class checks that nothing uses it
     )
 
     product: Mapped[Product] = relationship(back_populates="variants", lazy="raise")

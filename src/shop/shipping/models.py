@@ -58,6 +58,7 @@ class ShippingMethod(TimestampMixin, Base):
         ForeignKey("tax_class.code", ondelete="RESTRICT", onupdate="CASCADE"),
         default="standard",
         server_default="standard",
+        index=True,  # deleting a tax class checks that nothing uses it
     )
     min_delivery_days: Mapped[int | None] = mapped_column(SmallInteger)
     max_delivery_days: Mapped[int | None] = mapped_column(SmallInteger)
