@@ -4,11 +4,15 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.promotions.models import Promotion, PromotionCode
+
+
+# The advisory lock bulk code runs take ("promocod" as a number): one at a time, whatever the promotion.
+BULK_CODES_LOCK = int.from_bytes(b"promocod", "big")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,16 @@ async def export_codes(
     if after_id is not None:
         query = query.where(PromotionCode.id > after_id)
     return (await session.scalars(query)).all()
+
+
+async def lock_bulk_codes(session: AsyncSession) -> None:
+    """Wait for any other bulk run to end, and keep others waiting until this transaction ends.
+
+    Concurrent runs would wait on each other's uncommitted codes when they collide, and a run
+    topping up could then wait on one that waits on it: a deadlock. Runs one after the other
+    cannot; each still skips whatever exists when it inserts.
+    """
+    await session.execute(select(func.pg_advisory_xact_lock(BULK_CODES_LOCK)))
 
 
 async def insert_new_codes(

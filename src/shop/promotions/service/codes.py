@@ -3,6 +3,11 @@
 Codes are stored upper case and unique across every promotion; only a code-only promotion
 (`automatic` false) has codes. Adding codes locks the promotion FOR SHARE, so it cannot turn
 automatic at the same moment (its update locks it FOR UPDATE and checks for codes).
+
+A bulk run draws random codes with `secrets` from an alphabet without look-alikes, inserts them
+with ON CONFLICT DO NOTHING (a code that exists, in any promotion, is skipped) and draws again
+for the shortfall. Bulk runs take turns (`repository.lock_bulk_codes`), so two of them never
+deadlock on each other's codes.
 """
 
 import csv
@@ -59,16 +64,16 @@ class CodeService:
     ) -> schemas.PromotionCodesCreated:
         """`count` new random codes: each round inserts what it lacks, skipping any code that exists."""
         await _code_only_promotion(session, promotion_id)
+        await repository.lock_bulk_codes(session)
         prefix = data.prefix or ""
         created = 0
         for _ in range(MAX_ROUNDS):
             wanted = min(data.count - created, INSERT_CHUNK)
             if wanted == 0:
                 break
-            # A set: one round never asks for the same code twice.
-            candidates: set[str] = set()
-            while len(candidates) < wanted:
-                candidates.add(random_code(prefix, data.length))
+            # A set: one round never asks for the same code twice (a repeat drawn is made up
+            # for by the next round, like a code that exists).
+            candidates = {random_code(prefix, data.length) for _ in range(wanted)}
             created += await repository.insert_new_codes(
                 session, promotion_id=promotion_id, codes=list(candidates), max_uses=data.max_uses
             )
