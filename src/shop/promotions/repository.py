@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.promotions.models import Promotion, PromotionCode
 
-
 # The advisory lock bulk code runs take ("promocod" as a number): one at a time, whatever the promotion.
 BULK_CODES_LOCK = int.from_bytes(b"promocod", "big")
 
