@@ -37,9 +37,11 @@ from sqlalchemy import select
 
 from shop.app import create_app
 from shop.core.config import Settings
+from shop.core.db import unit_of_work
 from shop.core.resources import Resources, open_resources
 from shop.core.security import Role
 from shop.products.models import Product, Variant
+from shop.promotions.models import Promotion, PromotionCode
 from tests.fixtures.access import ACCESS, Access
 from tests.fixtures.auth import create_user
 from tests.fixtures.catalog import create_category, create_products
@@ -128,6 +130,12 @@ async def seed(resources: Resources, server: RunningServer) -> dict[str, dict[st
         variants = list(await session.scalars(select(Variant.id).where(Variant.product_id.in_(products))))
         slugs = list(await session.scalars(select(Product.slug).where(Product.id.in_(products))))
     accounts = {role: await create_user(resources, role=role) for role in Role}
+    async with unit_of_work(resources.database) as session:
+        promotion = Promotion(name="Fuzz sale", automatic=False, benefit="percent", percent_ppm=100_000)
+        session.add(promotion)
+        await session.flush()
+        code = PromotionCode(promotion_id=promotion.id, code="FUZZ-CODE")
+        session.add(code)
     async with httpx.AsyncClient(base_url=server.base_url) as http:
         order = await http.post(
             "/api/v1/orders",
@@ -142,6 +150,8 @@ async def seed(resources: Resources, server: RunningServer) -> dict[str, dict[st
         slug=slugs,
         order_id=[order.json()["id"]],
         user_id=[str(account.id) for account in accounts.values()],
+        promotion_id=[str(promotion.id)],
+        code_id=[str(code.id)],
     )
     return {"anonymous": {}} | {role: account.headers for role, account in accounts.items()}
 

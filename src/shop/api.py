@@ -1,8 +1,8 @@
 """The `/api/v1` router: every domain's router is mounted here.
 
-Staff-only routers of domains that know nothing of accounts (the catalog, taxes, shipping) get
-their role guard here, where the app is wired together: taxes and shipping are read by staff and
-changed only by an admin.
+Staff-only routers of domains that know nothing of accounts (the catalog, taxes, shipping,
+promotions) get their role guard here, where the app is wired together: taxes and shipping
+are read by staff and changed only by an admin; promotions are managed by staff.
 """
 
 from fastapi import Depends
@@ -14,6 +14,7 @@ from shop.orders.admin import router as orders_admin_router
 from shop.orders.router import cart_router, orders_router, payments_router
 from shop.products.admin import router as catalog_admin_router
 from shop.products.router import router as catalog_router
+from shop.promotions.admin import router as promotions_admin_router
 from shop.shipping.admin import read_router as shipping_read_router
 from shop.shipping.admin import write_router as shipping_write_router
 from shop.taxes.admin import read_router as taxes_read_router
@@ -28,7 +29,13 @@ api_router.include_router(catalog_router)
 api_router.include_router(auth_router)
 api_router.include_router(me_router)
 api_router.include_router(users_admin_router)
-for staff_router in (catalog_admin_router, jobs_router, taxes_read_router, shipping_read_router):
+for staff_router in (
+    catalog_admin_router,
+    promotions_admin_router,
+    jobs_router,
+    taxes_read_router,
+    shipping_read_router,
+):
     api_router.include_router(
         staff_router, dependencies=[Depends(require_staff)], responses=error_responses(*STAFF_ERRORS)
     )

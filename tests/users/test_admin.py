@@ -57,7 +57,7 @@ class TestList:
         page = response.json()
         assert [user["email"] for user in page["items"]] == [later.email, admin.email]
         assert page["next_cursor"] is None
-        assert set(page["items"][0]) == {"id", "email", "full_name", "role", "is_active", "created_at"}
+        assert set(page["items"][0]) == {"id", "email", "full_name", "role", "is_active", "created_at", "groups"}
 
     async def test_pages_follow_each_other_without_gaps_or_repeats(
         self, client: httpx.AsyncClient, admin: Account, resources: Resources

@@ -40,11 +40,11 @@ ROUTES: dict[tuple[str, str], tuple[str | None, str, str | None, set[str]]] = {
         "User",
         {"400", "401", "409", "422"} | JSON_BODY | UNAVAILABLE,
     ),
-    ("get", "/api/v1/admin/users"): (None, "200", "Page_User_", {"401", "403", "422"} | UNAVAILABLE),
+    ("get", "/api/v1/admin/users"): (None, "200", "Page_AdminUserView_", {"401", "403", "422"} | UNAVAILABLE),
     ("patch", "/api/v1/admin/users/{user_id}"): (
         "AdminUserUpdate",
         "200",
-        "User",
+        "AdminUserView",
         {"401", "403", "404", "422"} | JSON_BODY | UNAVAILABLE,
     ),
 }

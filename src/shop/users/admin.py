@@ -31,16 +31,16 @@ async def list_users(
     q: Annotated[str | None, Query(max_length=200, description="Part of the email or the full name.")] = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
-) -> Page[schemas.User]:
+) -> Page[schemas.AdminUserView]:
     """Users, newest first, filtered by role and by a search over email and full name."""
     return await users.page(session, limit=limit, cursor=cursor, role=role, search=q)
 
 
 @router.patch(
     "/{user_id}",
-    response_model=schemas.User,
+    response_model=schemas.AdminUserView,
     responses=error_responses(UserNotFound, CannotChangeOwnAccess),
 )
 async def update_user(user_id: uuid.UUID, body: schemas.AdminUserUpdate, admin: AdminUser, session: SessionDep) -> User:
-    """Change a user's role or activation; deactivation ends their logins and access tokens at once."""
+    """Change a user's role, activation or customer groups; deactivation ends their logins and tokens at once."""
     return await users.update_access(session, actor=admin, user_id=user_id, data=body)

@@ -20,6 +20,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from shop.core.groups import CustomerGroups
 from shop.core.schemas import Schema
 from shop.core.security import Role
 
@@ -114,9 +115,16 @@ class UserUpdate(Schema):
         return self
 
 
+class AdminUserView(User):
+    """A user as staff see them: with the customer groups a promotion may be limited to."""
+
+    groups: list[str]
+
+
 class AdminUserUpdate(Schema):
     role: Role | None = None
     is_active: bool | None = None
+    groups: CustomerGroups | None = Field(default=None, description="Replaces the user's customer groups.")
 
 
 class TokenPair(Schema):

@@ -57,17 +57,17 @@ class UserService:
 
     async def page(
         self, session: AsyncSession, *, limit: int, cursor: str | None, role: Role | None, search: str | None
-    ) -> Page[schemas.User]:
+    ) -> Page[schemas.AdminUserView]:
         before_id = _cursor_id(cursor) if cursor is not None else None
         rows = await repository.page_users(session, limit=limit + 1, before_id=before_id, role=role, search=search)
-        items = [schemas.User.model_validate(row) for row in rows[:limit]]
+        items = [schemas.AdminUserView.model_validate(row) for row in rows[:limit]]
         next_cursor = encode_cursor({"id": str(rows[limit - 1].id)}) if len(rows) > limit else None
-        return Page[schemas.User](items=items, next_cursor=next_cursor)
+        return Page[schemas.AdminUserView](items=items, next_cursor=next_cursor)
 
     async def update_access(
         self, session: AsyncSession, *, actor: User, user_id: uuid.UUID, data: schemas.AdminUserUpdate
     ) -> User:
-        """An admin changes someone's role or activation."""
+        """An admin changes someone's role, activation or customer groups."""
         user = await repository.get_user(session, user_id)
         if user is None:
             raise UserNotFound
@@ -81,8 +81,16 @@ class UserService:
             if not data.is_active:
                 await repository.revoke_refresh_tokens_of(session, user.id)
             user.is_active = data.is_active
+        if data.groups is not None:
+            user.groups = list(data.groups)
         await _save(session, user)
-        log.info("users.access_changed", target_id=str(user.id), role=user.role.value, is_active=user.is_active)
+        log.info(
+            "users.access_changed",
+            target_id=str(user.id),
+            role=user.role.value,
+            is_active=user.is_active,
+            groups=user.groups,
+        )
         return user
 
     async def make_admin(
