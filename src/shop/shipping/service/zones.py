@@ -14,11 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.db import violated_constraint
-from shop.core.schemas import Page
+from shop.core.schemas import Page, after_id, next_id_cursor
 from shop.shipping import repository, schemas
 from shop.shipping.errors import CountryInOtherZone, DefaultZoneExists, ShippingZoneNotFound
 from shop.shipping.models import ShippingZone
-from shop.shipping.service.paging import after_id, next_cursor
 from shop.shipping.service.present import invalid, zone_detail, zone_view
 
 log = structlog.get_logger()
@@ -33,7 +32,7 @@ class ZoneService:
         countries = await repository.countries_of(session, [zone.id for zone in shown])
         return Page[schemas.ShippingZone](
             items=[zone_view(zone, countries[zone.id]) for zone in shown],
-            next_cursor=next_cursor([zone.id for zone in rows], limit),
+            next_cursor=next_id_cursor([zone.id for zone in rows], limit),
         )
 
     async def get(self, session: AsyncSession, *, zone_id: uuid.UUID, currency: str) -> schemas.ShippingZoneDetail:
