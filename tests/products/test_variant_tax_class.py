@@ -7,16 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from shop.core.resources import Resources
-from shop.core.security import Role
-from tests.fixtures.auth import Account, create_user
+from tests.fixtures.auth import Account
 from tests.fixtures.catalog import create, eur, new_product
 from tests.fixtures.problems import assert_problem
-
-
-@pytest.fixture
-async def staff(resources: Resources) -> Account:
-    return await create_user(resources, role=Role.staff)
 
 
 def variant(sku: str, **fields: Any) -> dict[str, Any]:

@@ -10,32 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from shop.core.resources import Resources
-from shop.core.security import Role
 from shop.shipping.models import ShippingMethod, ShippingZoneCountry
-from tests.fixtures.auth import Account, create_user
+from tests.fixtures.auth import Account
+from tests.fixtures.catalog import eur
 from tests.fixtures.problems import assert_problem
 
 ZONES = "/api/v1/admin/shipping-zones"
 METHODS = "/api/v1/admin/shipping-methods"
-
-
-@pytest.fixture
-async def admin(resources: Resources) -> Account:
-    return await create_user(resources, role=Role.admin)
-
-
-@pytest.fixture
-async def staff(resources: Resources) -> Account:
-    return await create_user(resources, role=Role.staff)
-
-
-@pytest.fixture
-async def customer(resources: Resources) -> Account:
-    return await create_user(resources)
-
-
-def eur(amount: Any) -> dict[str, Any]:
-    return {"amount": amount, "currency": "EUR"}
 
 
 def band(start: Any, price: Any) -> dict[str, Any]:
