@@ -93,3 +93,20 @@ async def test_a_malformed_class_is_a_validation_error(
         headers=staff.headers,
     )
     assert_problem(response, 422, "validation_error")
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/api/v1/admin/products", "post"),
+        ("/api/v1/admin/products/{product_id}", "patch"),
+        ("/api/v1/admin/products/{product_id}/variants", "post"),
+        ("/api/v1/admin/variants/{variant_id}", "patch"),
+    ],
+)
+async def test_every_route_taking_a_class_declares_unknown_tax_class(
+    client: httpx.AsyncClient, path: str, method: str
+) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    declared = spec["paths"][path][method]["responses"]["422"]["description"]
+    assert "unknown_tax_class" in declared.split(", "), declared
