@@ -173,6 +173,27 @@ class TestZones:
             (country, owner) for country in created[0].json()["countries"]
         )
 
+    async def test_zones_trading_countries_concurrently_never_deadlock(
+        self, client: httpx.AsyncClient, admin: Account, resources: Resources
+    ) -> None:
+        # Each PATCH gives up its country and claims the other's, and a new zone wants both: without
+        # one lock over zone writes, two of them wait for a row the other deleted and PostgreSQL
+        # aborts one (a 500). One at a time, each finds the country it wants still held: 409.
+        germany = await new_zone(client, admin, "Germany", countries=["DE"])
+        france = await new_zone(client, admin, "France", countries=["FR"])
+        for _ in range(10):
+            responses = await asyncio.gather(
+                client.patch(f"{ZONES}/{germany['id']}", json={"countries": ["FR"]}, headers=admin.headers),
+                client.patch(f"{ZONES}/{france['id']}", json={"countries": ["DE"]}, headers=admin.headers),
+                client.post(ZONES, json={"name": "Both", "countries": ["FR", "DE"]}, headers=admin.headers),
+            )
+            for response in responses:
+                assert_problem(response, 409, "country_in_other_zone")
+            async with resources.database.sessionmaker() as session:
+                rows = (await session.execute(select(ShippingZoneCountry.country, ShippingZoneCountry.zone_id))).all()
+            owners = {country: str(zone) for country, zone in rows if country in ("DE", "FR")}
+            assert owners == {"DE": germany["id"], "FR": france["id"]}, rows
+
     async def test_concurrent_default_zones_leave_one(self, client: httpx.AsyncClient, admin: Account) -> None:
         everywhere = await default_zone(client, admin)
         assert (await client.delete(f"{ZONES}/{everywhere['id']}", headers=admin.headers)).status_code == 204

@@ -2,7 +2,9 @@
 most for every country no zone names.
 
 Both rules are the database's (the country is the primary key of its row, a partial unique index
-holds the default): concurrent writes cannot break them, and a loser gets the 409 here.
+holds the default): concurrent writes cannot break them, and a loser gets the 409 here. Every
+write of a zone first takes one advisory lock (repository.lock_zone_countries), so two writers that
+trade countries wait for each other instead of deadlocking.
 """
 
 import uuid
@@ -21,8 +23,6 @@ from shop.shipping.models import ShippingZone
 from shop.shipping.service.present import invalid, zone_detail, zone_view
 
 log = structlog.get_logger()
-# A country whose zone is deleted between our claim and our look-up is claimed again; this often.
-_CLAIM_ATTEMPTS = 3
 
 
 class ZoneService:
@@ -44,6 +44,7 @@ class ZoneService:
     async def create(
         self, session: AsyncSession, *, data: schemas.ShippingZoneCreate, currency: str
     ) -> schemas.ShippingZoneDetail:
+        await repository.lock_zone_countries(session)
         zone = ShippingZone(name=data.name, is_default=data.is_default)
         session.add(zone)
         await _flush(session)
@@ -54,6 +55,7 @@ class ZoneService:
     async def update(
         self, session: AsyncSession, *, zone_id: uuid.UUID, data: schemas.ShippingZoneUpdate, currency: str
     ) -> schemas.ShippingZoneDetail:
+        await repository.lock_zone_countries(session)
         zone = await repository.get_zone(session, zone_id, lock=True)
         if zone is None:
             raise ShippingZoneNotFound("There is no such shipping zone.")
@@ -71,6 +73,7 @@ class ZoneService:
         return await self._detail(session, zone, currency)
 
     async def delete(self, session: AsyncSession, *, zone_id: uuid.UUID) -> None:
+        await repository.lock_zone_countries(session)
         if not await repository.delete_zone(session, zone_id):
             raise ShippingZoneNotFound("There is no such shipping zone.")
         log.info("shipping.zone_deleted", zone_id=str(zone_id))
@@ -91,22 +94,18 @@ async def _flush(session: AsyncSession) -> None:
 
 
 async def _claim(session: AsyncSession, zone_id: uuid.UUID, countries: Collection[str]) -> None:
-    """Give the zone every country asked for, or raise 409 naming each one another zone holds."""
-    pending = set(countries)
-    for _ in range(_CLAIM_ATTEMPTS):
-        pending -= await repository.claim_countries(session, zone_id, pending)
-        if not pending:
-            return
-        owners = await repository.zones_of_countries(session, pending)
-        taken = sorted((country, owner) for country, owner in owners.items() if owner != zone_id)
-        if taken:
-            raise CountryInOtherZone(
-                f"Already in another zone: {', '.join(country for country, _ in taken)}.",
-                errors=[{"country": country, "zone_id": str(owner)} for country, owner in taken],
-            )
-        pending -= owners.keys()  # the zone's own already
-    if pending:
-        raise CountryInOtherZone("The zones of these countries changed while this request ran; try again.")
+    """Give the zone every country asked for, or raise 409 naming each one another zone holds.
+
+    The caller holds the zones' lock: no zone gives up a country between the claim and the look-up.
+    """
+    pending = set(countries) - await repository.claim_countries(session, zone_id, countries)
+    owners = await repository.zones_of_countries(session, pending) if pending else {}
+    taken = sorted((country, owner) for country, owner in owners.items() if owner != zone_id)
+    if taken:
+        raise CountryInOtherZone(
+            f"Already in another zone: {', '.join(country for country, _ in taken)}.",
+            errors=[{"country": country, "zone_id": str(owner)} for country, owner in taken],
+        )
 
 
 zones = ZoneService()
