@@ -47,16 +47,10 @@ class TestZones:
         self, client: httpx.AsyncClient, admin: Account, resources: Resources
     ) -> None:
         zone = await new_zone(client, admin, countries=["de", "AT", "CH", "DE"])
-        assert (zone["name"], zone["countries"], zone["is_default"], zone["methods"]) == (
-            "DACH",
-            ["AT", "CH", "DE"],
-            False,
-            [],
-        )
+        assert (zone["name"], zone["countries"], zone["is_default"]) == ("DACH", ["AT", "CH", "DE"], False)
         url = f"{ZONES}/{zone['id']}"
         method = await new_method(client, admin, zone["id"])
-        shown = (await client.get(url, headers=admin.headers)).json()
-        assert [m["id"] for m in shown["methods"]] == [method["id"]]
+        assert (await client.get(url, headers=admin.headers)).json() == zone
         updated = await client.patch(url, json={"name": "Germany", "countries": ["DE", "LI"]}, headers=admin.headers)
         assert updated.status_code == 200, updated.text
         assert (updated.json()["name"], updated.json()["countries"]) == ("Germany", ["DE", "LI"])
@@ -206,6 +200,27 @@ class TestZones:
 
 
 class TestMethods:
+    async def test_a_zone_s_methods_are_a_cursor_page_oldest_first(
+        self, client: httpx.AsyncClient, admin: Account
+    ) -> None:
+        zone = await new_zone(client, admin)
+        made = [(await new_method(client, admin, zone["id"], name=f"M{index}"))["id"] for index in range(5)]
+        url = f"{ZONES}/{zone['id']}/methods"
+        seen, cursor, pages = [], None, 0
+        while True:
+            params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+            page = (await client.get(url, params=params, headers=admin.headers)).json()
+            assert len(page["items"]) <= 2
+            seen += [method["id"] for method in page["items"]]
+            cursor, pages = page["next_cursor"], pages + 1
+            if cursor is None:
+                break
+        assert (seen, pages) == (made, 3)
+        first = (await client.get(url, headers=admin.headers)).json()
+        assert ([method["id"] for method in first["items"]], first["next_cursor"]) == (made, None)
+        for params in ({"limit": 0}, {"limit": 101}, {"cursor": "not-a-cursor"}):
+            assert_problem(await client.get(url, params=params, headers=admin.headers), 422, "validation_error")
+
     async def test_create_get_update_list_and_delete(
         self, client: httpx.AsyncClient, admin: Account, resources: Resources
     ) -> None:

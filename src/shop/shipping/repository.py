@@ -90,8 +90,13 @@ async def delete_zone(session: AsyncSession, zone_id: uuid.UUID) -> bool:
     return result.first() is not None
 
 
-async def methods_of(session: AsyncSession, zone_id: uuid.UUID) -> Sequence[ShippingMethod]:
-    query = select(ShippingMethod).where(ShippingMethod.zone_id == zone_id).order_by(ShippingMethod.id)
+async def page_methods(
+    session: AsyncSession, zone_id: uuid.UUID, *, limit: int, after_id: uuid.UUID | None
+) -> Sequence[ShippingMethod]:
+    """A zone's methods, oldest first (ids are time-ordered); keyset pagination on the id."""
+    query = select(ShippingMethod).where(ShippingMethod.zone_id == zone_id).order_by(ShippingMethod.id).limit(limit)
+    if after_id is not None:
+        query = query.where(ShippingMethod.id > after_id)
     return (await session.scalars(query)).all()
 
 

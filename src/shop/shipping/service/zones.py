@@ -20,7 +20,7 @@ from shop.core.schemas import Page, after_id, next_id_cursor
 from shop.shipping import repository, schemas
 from shop.shipping.errors import CountryInOtherZone, DefaultZoneExists, ShippingZoneNotFound
 from shop.shipping.models import ShippingZone
-from shop.shipping.service.present import invalid, zone_detail, zone_view
+from shop.shipping.service.present import invalid, zone_view
 
 log = structlog.get_logger()
 
@@ -35,26 +35,24 @@ class ZoneService:
             next_cursor=next_id_cursor([zone.id for zone in rows], limit),
         )
 
-    async def get(self, session: AsyncSession, *, zone_id: uuid.UUID, currency: str) -> schemas.ShippingZoneDetail:
+    async def get(self, session: AsyncSession, *, zone_id: uuid.UUID) -> schemas.ShippingZone:
         zone = await repository.get_zone(session, zone_id)
         if zone is None:
             raise ShippingZoneNotFound("There is no such shipping zone.")
-        return await self._detail(session, zone, currency)
+        return await self._view(session, zone)
 
-    async def create(
-        self, session: AsyncSession, *, data: schemas.ShippingZoneCreate, currency: str
-    ) -> schemas.ShippingZoneDetail:
+    async def create(self, session: AsyncSession, *, data: schemas.ShippingZoneCreate) -> schemas.ShippingZone:
         await repository.lock_zone_countries(session)
         zone = ShippingZone(name=data.name, is_default=data.is_default)
         session.add(zone)
         await _flush(session)
         await _claim(session, zone.id, set(data.countries))
         log.info("shipping.zone_created", zone_id=str(zone.id), countries=len(set(data.countries)))
-        return await self._detail(session, zone, currency)
+        return await self._view(session, zone)
 
     async def update(
-        self, session: AsyncSession, *, zone_id: uuid.UUID, data: schemas.ShippingZoneUpdate, currency: str
-    ) -> schemas.ShippingZoneDetail:
+        self, session: AsyncSession, *, zone_id: uuid.UUID, data: schemas.ShippingZoneUpdate
+    ) -> schemas.ShippingZone:
         await repository.lock_zone_countries(session)
         zone = await repository.get_zone(session, zone_id, lock=True)
         if zone is None:
@@ -70,7 +68,7 @@ class ZoneService:
             await _claim(session, zone.id, set(data.countries))
         if not zone.is_default and not (await repository.countries_of(session, [zone.id]))[zone.id]:
             raise invalid(("body", "countries"), "A zone that is not the default names at least one country.")
-        return await self._detail(session, zone, currency)
+        return await self._view(session, zone)
 
     async def delete(self, session: AsyncSession, *, zone_id: uuid.UUID) -> None:
         await repository.lock_zone_countries(session)
@@ -78,10 +76,9 @@ class ZoneService:
             raise ShippingZoneNotFound("There is no such shipping zone.")
         log.info("shipping.zone_deleted", zone_id=str(zone_id))
 
-    async def _detail(self, session: AsyncSession, zone: ShippingZone, currency: str) -> schemas.ShippingZoneDetail:
+    async def _view(self, session: AsyncSession, zone: ShippingZone) -> schemas.ShippingZone:
         await session.refresh(zone)  # the timestamps the database set
-        countries = await repository.countries_of(session, [zone.id])
-        return zone_detail(zone, countries[zone.id], await repository.methods_of(session, zone.id), currency)
+        return zone_view(zone, (await repository.countries_of(session, [zone.id]))[zone.id])
 
 
 async def _flush(session: AsyncSession) -> None:
