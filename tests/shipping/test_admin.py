@@ -9,10 +9,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from shop.core.db import unit_of_work
 from shop.core.resources import Resources
+from shop.orders.models import Cart, Order
 from shop.shipping.models import ShippingMethod, ShippingZoneCountry
 from tests.fixtures.auth import Account
 from tests.fixtures.catalog import eur
+from tests.fixtures.orders import create_variants, place_order
 from tests.fixtures.problems import assert_problem
 
 ZONES = "/api/v1/admin/shipping-zones"
@@ -363,3 +366,51 @@ class TestAccess:
         assert_problem(await client.get(ZONES, headers=customer.headers), 403, "forbidden")
         assert_problem(await client.get(ZONES), 401, "unauthorized")
         assert (await client.get(f"{METHODS}/{method['id']}", headers=admin.headers)).json() == method
+
+
+class TestDeletion:
+    """A cart and an order refer to the method they were priced with; deleting it (or its zone)
+    leaves both, the reference cleared, and the order's amounts and method name as they were."""
+
+    @pytest.mark.parametrize("deleted", ["method", "zone"])
+    async def test_carts_and_orders_outlive_their_method(
+        self, client: httpx.AsyncClient, admin: Account, customer: Account, resources: Resources, deleted: str
+    ) -> None:
+        zone = await new_zone(client, admin)
+        method = await new_method(client, admin, zone["id"], name="Express")
+        method_id = uuid.UUID(method["id"])
+        (variant_id,) = await create_variants(resources, [5])
+        placed = await place_order(client, customer, (variant_id, 1))
+        async with unit_of_work(resources.database) as session:
+            session.add(Cart(user_id=customer.id, shipping_method_id=method_id))
+            order = await session.get_one(Order, uuid.UUID(placed["id"]))
+            order.shipping_method_id, order.shipping_method_name = method_id, "Express"
+        async with resources.database.sessionmaker() as session:
+            before = await session.get_one(Order, uuid.UUID(placed["id"]))
+            amounts = _amounts(before)
+
+        url = f"{METHODS}/{method['id']}" if deleted == "method" else f"{ZONES}/{zone['id']}"
+        assert (await client.delete(url, headers=admin.headers)).status_code == 204
+
+        async with resources.database.sessionmaker() as session:
+            cart = await session.scalar(select(Cart).where(Cart.user_id == customer.id))
+            after = await session.get_one(Order, uuid.UUID(placed["id"]))
+        assert cart is not None and cart.shipping_method_id is None
+        assert (after.shipping_method_id, after.shipping_method_name) == (None, "Express")
+        assert _amounts(after) == amounts
+        shown = await client.get(f"/api/v1/orders/{placed['id']}", headers=customer.headers)
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["total"] == placed["total"]
+
+
+def _amounts(order: Order) -> tuple[Any, ...]:
+    return (
+        order.subtotal_amount,
+        order.discount_amount,
+        order.shipping_amount,
+        order.shipping_discount_amount,
+        order.shipping_tax_amount,
+        order.tax_amount,
+        order.total_amount,
+        order.taxes,
+    )
