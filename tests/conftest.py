@@ -24,6 +24,9 @@ from tests.fixtures.logscan import (  # noqa: F401  (hooks, found here by pytest
     pytest_terminal_summary,
     pytest_unconfigure,
 )
+
+# An account of each role (admin, staff, customer) for any test module (tests/fixtures/roles.py).
+from tests.fixtures.roles import admin, customer, staff  # noqa: F401  (fixtures, found here by pytest)
 from tests.fixtures.servers import free_port
 from tests.fixtures.services import ServiceUrls, find_services
 from tests.fixtures.settings import broker_url_for, make_settings

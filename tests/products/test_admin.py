@@ -9,20 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from shop.core.resources import Resources
-from shop.core.security import Role
 from shop.products.models import StockMovement
-from tests.fixtures.auth import Account, create_user
+from tests.fixtures.auth import Account
 from tests.fixtures.catalog import create, eur, new_product
-
-
-@pytest.fixture
-async def staff(resources: Resources) -> Account:
-    return await create_user(resources, role=Role.staff)
-
-
-@pytest.fixture
-async def customer(resources: Resources) -> Account:
-    return await create_user(resources)
 
 
 class TestAccess:

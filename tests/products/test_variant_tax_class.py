@@ -7,16 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from shop.core.resources import Resources
-from shop.core.security import Role
-from tests.fixtures.auth import Account, create_user
+from tests.fixtures.auth import Account
 from tests.fixtures.catalog import create, eur, new_product
 from tests.fixtures.problems import assert_problem
-
-
-@pytest.fixture
-async def staff(resources: Resources) -> Account:
-    return await create_user(resources, role=Role.staff)
 
 
 def variant(sku: str, **fields: Any) -> dict[str, Any]:
@@ -100,3 +93,20 @@ async def test_a_malformed_class_is_a_validation_error(
         headers=staff.headers,
     )
     assert_problem(response, 422, "validation_error")
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/api/v1/admin/products", "post"),
+        ("/api/v1/admin/products/{product_id}", "patch"),
+        ("/api/v1/admin/products/{product_id}/variants", "post"),
+        ("/api/v1/admin/variants/{variant_id}", "patch"),
+    ],
+)
+async def test_every_route_taking_a_class_declares_unknown_tax_class(
+    client: httpx.AsyncClient, path: str, method: str
+) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    declared = spec["paths"][path][method]["responses"]["422"]["description"]
+    assert "unknown_tax_class" in declared.split(", "), declared

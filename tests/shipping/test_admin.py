@@ -9,33 +9,17 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from shop.core.db import unit_of_work
 from shop.core.resources import Resources
-from shop.core.security import Role
+from shop.orders.models import Cart, Order
 from shop.shipping.models import ShippingMethod, ShippingZoneCountry
-from tests.fixtures.auth import Account, create_user
+from tests.fixtures.auth import Account
+from tests.fixtures.catalog import eur
+from tests.fixtures.orders import create_variants, place_order
 from tests.fixtures.problems import assert_problem
 
 ZONES = "/api/v1/admin/shipping-zones"
 METHODS = "/api/v1/admin/shipping-methods"
-
-
-@pytest.fixture
-async def admin(resources: Resources) -> Account:
-    return await create_user(resources, role=Role.admin)
-
-
-@pytest.fixture
-async def staff(resources: Resources) -> Account:
-    return await create_user(resources, role=Role.staff)
-
-
-@pytest.fixture
-async def customer(resources: Resources) -> Account:
-    return await create_user(resources)
-
-
-def eur(amount: Any) -> dict[str, Any]:
-    return {"amount": amount, "currency": "EUR"}
 
 
 def band(start: Any, price: Any) -> dict[str, Any]:
@@ -66,16 +50,10 @@ class TestZones:
         self, client: httpx.AsyncClient, admin: Account, resources: Resources
     ) -> None:
         zone = await new_zone(client, admin, countries=["de", "AT", "CH", "DE"])
-        assert (zone["name"], zone["countries"], zone["is_default"], zone["methods"]) == (
-            "DACH",
-            ["AT", "CH", "DE"],
-            False,
-            [],
-        )
+        assert (zone["name"], zone["countries"], zone["is_default"]) == ("DACH", ["AT", "CH", "DE"], False)
         url = f"{ZONES}/{zone['id']}"
         method = await new_method(client, admin, zone["id"])
-        shown = (await client.get(url, headers=admin.headers)).json()
-        assert [m["id"] for m in shown["methods"]] == [method["id"]]
+        assert (await client.get(url, headers=admin.headers)).json() == zone
         updated = await client.patch(url, json={"name": "Germany", "countries": ["DE", "LI"]}, headers=admin.headers)
         assert updated.status_code == 200, updated.text
         assert (updated.json()["name"], updated.json()["countries"]) == ("Germany", ["DE", "LI"])
@@ -192,6 +170,27 @@ class TestZones:
             (country, owner) for country in created[0].json()["countries"]
         )
 
+    async def test_zones_trading_countries_concurrently_never_deadlock(
+        self, client: httpx.AsyncClient, admin: Account, resources: Resources
+    ) -> None:
+        # Each PATCH gives up its country and claims the other's, and a new zone wants both: without
+        # one lock over zone writes, two of them wait for a row the other deleted and PostgreSQL
+        # aborts one (a 500). One at a time, each finds the country it wants still held: 409.
+        germany = await new_zone(client, admin, "Germany", countries=["DE"])
+        france = await new_zone(client, admin, "France", countries=["FR"])
+        for _ in range(10):
+            responses = await asyncio.gather(
+                client.patch(f"{ZONES}/{germany['id']}", json={"countries": ["FR"]}, headers=admin.headers),
+                client.patch(f"{ZONES}/{france['id']}", json={"countries": ["DE"]}, headers=admin.headers),
+                client.post(ZONES, json={"name": "Both", "countries": ["FR", "DE"]}, headers=admin.headers),
+            )
+            for response in responses:
+                assert_problem(response, 409, "country_in_other_zone")
+            async with resources.database.sessionmaker() as session:
+                rows = (await session.execute(select(ShippingZoneCountry.country, ShippingZoneCountry.zone_id))).all()
+            owners = {country: str(zone) for country, zone in rows if country in ("DE", "FR")}
+            assert owners == {"DE": germany["id"], "FR": france["id"]}, rows
+
     async def test_concurrent_default_zones_leave_one(self, client: httpx.AsyncClient, admin: Account) -> None:
         everywhere = await default_zone(client, admin)
         assert (await client.delete(f"{ZONES}/{everywhere['id']}", headers=admin.headers)).status_code == 204
@@ -204,6 +203,27 @@ class TestZones:
 
 
 class TestMethods:
+    async def test_a_zone_s_methods_are_a_cursor_page_oldest_first(
+        self, client: httpx.AsyncClient, admin: Account
+    ) -> None:
+        zone = await new_zone(client, admin)
+        made = [(await new_method(client, admin, zone["id"], name=f"M{index}"))["id"] for index in range(5)]
+        url = f"{ZONES}/{zone['id']}/methods"
+        seen, cursor, pages = [], None, 0
+        while True:
+            params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+            page = (await client.get(url, params=params, headers=admin.headers)).json()
+            assert len(page["items"]) <= 2
+            seen += [method["id"] for method in page["items"]]
+            cursor, pages = page["next_cursor"], pages + 1
+            if cursor is None:
+                break
+        assert (seen, pages) == (made, 3)
+        first = (await client.get(url, headers=admin.headers)).json()
+        assert ([method["id"] for method in first["items"]], first["next_cursor"]) == (made, None)
+        for params in ({"limit": 0}, {"limit": 101}, {"cursor": "not-a-cursor"}):
+            assert_problem(await client.get(url, params=params, headers=admin.headers), 422, "validation_error")
+
     async def test_create_get_update_list_and_delete(
         self, client: httpx.AsyncClient, admin: Account, resources: Resources
     ) -> None:
@@ -346,3 +366,51 @@ class TestAccess:
         assert_problem(await client.get(ZONES, headers=customer.headers), 403, "forbidden")
         assert_problem(await client.get(ZONES), 401, "unauthorized")
         assert (await client.get(f"{METHODS}/{method['id']}", headers=admin.headers)).json() == method
+
+
+class TestDeletion:
+    """A cart and an order refer to the method they were priced with; deleting it (or its zone)
+    leaves both, the reference cleared, and the order's amounts and method name as they were."""
+
+    @pytest.mark.parametrize("deleted", ["method", "zone"])
+    async def test_carts_and_orders_outlive_their_method(
+        self, client: httpx.AsyncClient, admin: Account, customer: Account, resources: Resources, deleted: str
+    ) -> None:
+        zone = await new_zone(client, admin)
+        method = await new_method(client, admin, zone["id"], name="Express")
+        method_id = uuid.UUID(method["id"])
+        (variant_id,) = await create_variants(resources, [5])
+        placed = await place_order(client, customer, (variant_id, 1))
+        async with unit_of_work(resources.database) as session:
+            session.add(Cart(user_id=customer.id, shipping_method_id=method_id))
+            order = await session.get_one(Order, uuid.UUID(placed["id"]))
+            order.shipping_method_id, order.shipping_method_name = method_id, "Express"
+        async with resources.database.sessionmaker() as session:
+            before = await session.get_one(Order, uuid.UUID(placed["id"]))
+            amounts = _amounts(before)
+
+        url = f"{METHODS}/{method['id']}" if deleted == "method" else f"{ZONES}/{zone['id']}"
+        assert (await client.delete(url, headers=admin.headers)).status_code == 204
+
+        async with resources.database.sessionmaker() as session:
+            cart = await session.scalar(select(Cart).where(Cart.user_id == customer.id))
+            after = await session.get_one(Order, uuid.UUID(placed["id"]))
+        assert cart is not None and cart.shipping_method_id is None
+        assert (after.shipping_method_id, after.shipping_method_name) == (None, "Express")
+        assert _amounts(after) == amounts
+        shown = await client.get(f"/api/v1/orders/{placed['id']}", headers=customer.headers)
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["total"] == placed["total"]
+
+
+def _amounts(order: Order) -> tuple[Any, ...]:
+    return (
+        order.subtotal_amount,
+        order.discount_amount,
+        order.shipping_amount,
+        order.shipping_discount_amount,
+        order.shipping_tax_amount,
+        order.tax_amount,
+        order.total_amount,
+        order.taxes,
+    )

@@ -7,28 +7,12 @@ import httpx
 import pytest
 
 from shop.core.resources import Resources
-from shop.core.security import Role
-from tests.fixtures.auth import Account, create_user
-from tests.fixtures.catalog import create
+from tests.fixtures.auth import Account
+from tests.fixtures.catalog import create, eur
 from tests.fixtures.problems import assert_problem
 
 CLASSES = "/api/v1/admin/tax-classes"
 RATES = "/api/v1/admin/tax-rates"
-
-
-@pytest.fixture
-async def admin(resources: Resources) -> Account:
-    return await create_user(resources, role=Role.admin)
-
-
-@pytest.fixture
-async def staff(resources: Resources) -> Account:
-    return await create_user(resources, role=Role.staff)
-
-
-@pytest.fixture
-async def customer(resources: Resources) -> Account:
-    return await create_user(resources)
 
 
 async def new_class(client: httpx.AsyncClient, admin: Account, code: str = "books", name: str = "Books") -> Any:
@@ -144,10 +128,6 @@ class TestTaxClasses:
         rate = await new_rate(client, admin, tax_class="books", rate="7")
         assert (await client.delete(f"{CLASSES}/{books['id']}", headers=admin.headers)).status_code == 204
         assert_problem(await client.get(f"{RATES}/{rate['id']}", headers=admin.headers), 404, "not_found")
-
-
-def eur(amount: int) -> dict[str, Any]:
-    return {"amount": amount, "currency": "EUR"}
 
 
 class TestTaxRates:

@@ -4,6 +4,8 @@ import base64
 import binascii
 import json
 import re
+import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -75,6 +77,21 @@ def decode_cursor(cursor: str, required: set[str]) -> dict[str, Any]:
     if not isinstance(values, dict) or not required <= values.keys():
         raise invalid_cursor()
     return values
+
+
+def after_id(cursor: str | None) -> uuid.UUID | None:
+    """The id a keyset page on ids (newest first) continues after; None for the first page."""
+    if cursor is None:
+        return None
+    try:
+        return uuid.UUID(str(decode_cursor(cursor, {"id"})["id"]))
+    except ValueError:
+        raise invalid_cursor() from None
+
+
+def next_id_cursor(ids: Sequence[uuid.UUID], limit: int) -> str | None:
+    """The cursor of the page after one fetched with `limit + 1` rows, or None when it was the last."""
+    return encode_cursor({"id": str(ids[limit - 1])}) if len(ids) > limit else None
 
 
 def invalid_cursor() -> UnprocessableEntity:

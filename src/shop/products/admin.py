@@ -22,6 +22,7 @@ from shop.products.errors import (
 from shop.products.service import catalog
 from shop.products.service.categories import categories
 from shop.products.tasks import request_import
+from shop.taxes.errors import UnknownTaxClass
 
 router = shop_router(prefix="/admin", tags=["catalog admin"])
 
@@ -51,7 +52,7 @@ async def delete_category(category_id: uuid.UUID, session: SessionDep) -> None:
     await categories.delete(session, category_id=category_id)
 
 
-@router.post("/products", status_code=201, responses=error_responses(SkuTaken, SlugTaken))
+@router.post("/products", status_code=201, responses=error_responses(SkuTaken, SlugTaken, UnknownTaxClass))
 async def create_product(data: schemas.ProductCreate, session: SessionDep, settings: SettingsDep) -> schemas.Product:
     """Create a product, with its variants."""
     return await catalog.create_product(session, data=data, currency=settings.currency)
@@ -75,7 +76,7 @@ async def import_products(
     return schemas.ImportAccepted(job_id=job_id)
 
 
-@router.patch("/products/{product_id}", responses=error_responses(NotFound, SkuTaken, SlugTaken))
+@router.patch("/products/{product_id}", responses=error_responses(NotFound, SkuTaken, SlugTaken, UnknownTaxClass))
 async def update_product(
     product_id: uuid.UUID, data: schemas.ProductUpdate, session: SessionDep, settings: SettingsDep
 ) -> schemas.Product:
@@ -89,7 +90,11 @@ async def archive_product(product_id: uuid.UUID, session: SessionDep) -> None:
     await catalog.archive_product(session, product_id=product_id)
 
 
-@router.post("/products/{product_id}/variants", status_code=201, responses=error_responses(NotFound, SkuTaken))
+@router.post(
+    "/products/{product_id}/variants",
+    status_code=201,
+    responses=error_responses(NotFound, SkuTaken, UnknownTaxClass),
+)
 async def add_variant(
     product_id: uuid.UUID, data: schemas.VariantCreate, session: SessionDep, settings: SettingsDep
 ) -> schemas.Variant:
@@ -97,7 +102,7 @@ async def add_variant(
     return await catalog.add_variant(session, product_id=product_id, data=data, currency=settings.currency)
 
 
-@router.patch("/variants/{variant_id}", responses=error_responses(NotFound))
+@router.patch("/variants/{variant_id}", responses=error_responses(NotFound, UnknownTaxClass))
 async def update_variant(
     variant_id: uuid.UUID, data: schemas.VariantUpdate, session: SessionDep, settings: SettingsDep
 ) -> schemas.Variant:

@@ -33,19 +33,15 @@ async def list_shipping_zones(
 
 
 @read_router.get("/shipping-zones/{zone_id}", responses=error_responses(ShippingZoneNotFound))
-async def get_shipping_zone(
-    zone_id: uuid.UUID, session: SessionDep, settings: SettingsDep
-) -> schemas.ShippingZoneDetail:
-    """One zone, with its countries and its methods."""
-    return await zones.get(session, zone_id=zone_id, currency=settings.currency)
+async def get_shipping_zone(zone_id: uuid.UUID, session: SessionDep) -> schemas.ShippingZone:
+    """One zone, with its countries (its methods are listed at `/shipping-zones/{zone_id}/methods`)."""
+    return await zones.get(session, zone_id=zone_id)
 
 
 @write_router.post("/shipping-zones", status_code=201, responses=error_responses(CountryInOtherZone, DefaultZoneExists))
-async def create_shipping_zone(
-    data: schemas.ShippingZoneCreate, session: SessionDep, settings: SettingsDep
-) -> schemas.ShippingZoneDetail:
+async def create_shipping_zone(data: schemas.ShippingZoneCreate, session: SessionDep) -> schemas.ShippingZone:
     """Create a zone; a country belongs to one zone at most, and one zone at most is the default."""
-    return await zones.create(session, data=data, currency=settings.currency)
+    return await zones.create(session, data=data)
 
 
 @write_router.patch(
@@ -53,10 +49,10 @@ async def create_shipping_zone(
     responses=error_responses(ShippingZoneNotFound, CountryInOtherZone, DefaultZoneExists),
 )
 async def update_shipping_zone(
-    zone_id: uuid.UUID, data: schemas.ShippingZoneUpdate, session: SessionDep, settings: SettingsDep
-) -> schemas.ShippingZoneDetail:
+    zone_id: uuid.UUID, data: schemas.ShippingZoneUpdate, session: SessionDep
+) -> schemas.ShippingZone:
     """Rename a zone, make it the default or not, or replace its set of countries."""
-    return await zones.update(session, zone_id=zone_id, data=data, currency=settings.currency)
+    return await zones.update(session, zone_id=zone_id, data=data)
 
 
 @write_router.delete(
@@ -75,10 +71,14 @@ async def delete_shipping_zone(zone_id: uuid.UUID, session: SessionDep) -> None:
 
 @read_router.get("/shipping-zones/{zone_id}/methods", responses=error_responses(ShippingZoneNotFound))
 async def list_shipping_methods(
-    zone_id: uuid.UUID, session: SessionDep, settings: SettingsDep
-) -> schemas.ShippingMethodList:
+    zone_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    limit: PageSize = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+) -> Page[schemas.ShippingMethod]:
     """The methods of a zone, oldest first."""
-    return await methods.list_for_zone(session, zone_id=zone_id, currency=settings.currency)
+    return await methods.page(session, zone_id=zone_id, limit=limit, cursor=cursor, currency=settings.currency)
 
 
 @write_router.post(

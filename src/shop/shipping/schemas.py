@@ -70,10 +70,6 @@ class ShippingMethod(Schema):
     updated_at: datetime
 
 
-class ShippingMethodList(Schema):
-    items: list[ShippingMethod]
-
-
 class ShippingMethodCreate(Schema):
     name: Name
     bands: Bands
@@ -118,10 +114,6 @@ class ShippingZone(Schema):
     countries: list[str] = Field(description="ISO 3166-1 alpha-2 codes, in alphabetical order.")
     created_at: datetime
     updated_at: datetime
-
-
-class ShippingZoneDetail(ShippingZone):
-    methods: list[ShippingMethod]
 
 
 class ShippingZoneCreate(Schema):

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.db import violated_constraint
+from shop.core.schemas import Page, after_id, next_id_cursor
 from shop.shipping import repository, schemas
 from shop.shipping.errors import ShippingMethodNotFound, ShippingZoneNotFound
 from shop.shipping.models import ShippingMethod
@@ -37,13 +38,17 @@ def _free_from(value: schemas.Amount | None, currency: str) -> int | None:
 
 
 class MethodService:
-    async def list_for_zone(
-        self, session: AsyncSession, *, zone_id: uuid.UUID, currency: str
-    ) -> schemas.ShippingMethodList:
+    async def page(
+        self, session: AsyncSession, *, zone_id: uuid.UUID, limit: int, cursor: str | None, currency: str
+    ) -> Page[schemas.ShippingMethod]:
+        after = after_id(cursor)
         if await repository.get_zone(session, zone_id) is None:
             raise ShippingZoneNotFound("There is no such shipping zone.")
-        methods = await repository.methods_of(session, zone_id)
-        return schemas.ShippingMethodList(items=[method_view(method, currency) for method in methods])
+        rows = await repository.page_methods(session, zone_id, limit=limit + 1, after_id=after)
+        return Page[schemas.ShippingMethod](
+            items=[method_view(method, currency) for method in rows[:limit]],
+            next_cursor=next_id_cursor([method.id for method in rows], limit),
+        )
 
     async def get(self, session: AsyncSession, *, method_id: uuid.UUID, currency: str) -> schemas.ShippingMethod:
         method = await repository.get_method(session, method_id)

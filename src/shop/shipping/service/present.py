@@ -1,6 +1,6 @@
 """The API views of zones and methods, and the store-currency check of the amounts a body sends.
 
-Shared by the zone and method services (a zone's view carries its methods).
+Shared by the zone and method services.
 """
 
 from collections.abc import Sequence
@@ -41,14 +41,6 @@ def zone_view(zone: ShippingZone, countries: list[str]) -> schemas.ShippingZone:
         countries=countries,
         created_at=zone.created_at,
         updated_at=zone.updated_at,
-    )
-
-
-def zone_detail(
-    zone: ShippingZone, countries: list[str], methods: Sequence[ShippingMethod], currency: str
-) -> schemas.ShippingZoneDetail:
-    return schemas.ShippingZoneDetail(
-        **zone_view(zone, countries).model_dump(), methods=[method_view(method, currency) for method in methods]
     )
 
 

@@ -2,7 +2,9 @@
 most for every country no zone names.
 
 Both rules are the database's (the country is the primary key of its row, a partial unique index
-holds the default): concurrent writes cannot break them, and a loser gets the 409 here.
+holds the default): concurrent writes cannot break them, and a loser gets the 409 here. Every
+write of a zone first takes one advisory lock (repository.lock_zone_countries), so two writers that
+trade countries wait for each other instead of deadlocking.
 """
 
 import uuid
@@ -14,16 +16,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.db import violated_constraint
-from shop.core.schemas import Page
+from shop.core.schemas import Page, after_id, next_id_cursor
 from shop.shipping import repository, schemas
 from shop.shipping.errors import CountryInOtherZone, DefaultZoneExists, ShippingZoneNotFound
 from shop.shipping.models import ShippingZone
-from shop.shipping.service.paging import after_id, next_cursor
-from shop.shipping.service.present import invalid, zone_detail, zone_view
+from shop.shipping.service.present import invalid, zone_view
 
 log = structlog.get_logger()
-# A country whose zone is deleted between our claim and our look-up is claimed again; this often.
-_CLAIM_ATTEMPTS = 3
 
 
 class ZoneService:
@@ -33,28 +32,28 @@ class ZoneService:
         countries = await repository.countries_of(session, [zone.id for zone in shown])
         return Page[schemas.ShippingZone](
             items=[zone_view(zone, countries[zone.id]) for zone in shown],
-            next_cursor=next_cursor([zone.id for zone in rows], limit),
+            next_cursor=next_id_cursor([zone.id for zone in rows], limit),
         )
 
-    async def get(self, session: AsyncSession, *, zone_id: uuid.UUID, currency: str) -> schemas.ShippingZoneDetail:
+    async def get(self, session: AsyncSession, *, zone_id: uuid.UUID) -> schemas.ShippingZone:
         zone = await repository.get_zone(session, zone_id)
         if zone is None:
             raise ShippingZoneNotFound("There is no such shipping zone.")
-        return await self._detail(session, zone, currency)
+        return await self._view(session, zone)
 
-    async def create(
-        self, session: AsyncSession, *, data: schemas.ShippingZoneCreate, currency: str
-    ) -> schemas.ShippingZoneDetail:
+    async def create(self, session: AsyncSession, *, data: schemas.ShippingZoneCreate) -> schemas.ShippingZone:
+        await repository.lock_zone_countries(session)
         zone = ShippingZone(name=data.name, is_default=data.is_default)
         session.add(zone)
         await _flush(session)
         await _claim(session, zone.id, set(data.countries))
         log.info("shipping.zone_created", zone_id=str(zone.id), countries=len(set(data.countries)))
-        return await self._detail(session, zone, currency)
+        return await self._view(session, zone)
 
     async def update(
-        self, session: AsyncSession, *, zone_id: uuid.UUID, data: schemas.ShippingZoneUpdate, currency: str
-    ) -> schemas.ShippingZoneDetail:
+        self, session: AsyncSession, *, zone_id: uuid.UUID, data: schemas.ShippingZoneUpdate
+    ) -> schemas.ShippingZone:
+        await repository.lock_zone_countries(session)
         zone = await repository.get_zone(session, zone_id, lock=True)
         if zone is None:
             raise ShippingZoneNotFound("There is no such shipping zone.")
@@ -69,17 +68,17 @@ class ZoneService:
             await _claim(session, zone.id, set(data.countries))
         if not zone.is_default and not (await repository.countries_of(session, [zone.id]))[zone.id]:
             raise invalid(("body", "countries"), "A zone that is not the default names at least one country.")
-        return await self._detail(session, zone, currency)
+        return await self._view(session, zone)
 
     async def delete(self, session: AsyncSession, *, zone_id: uuid.UUID) -> None:
+        await repository.lock_zone_countries(session)
         if not await repository.delete_zone(session, zone_id):
             raise ShippingZoneNotFound("There is no such shipping zone.")
         log.info("shipping.zone_deleted", zone_id=str(zone_id))
 
-    async def _detail(self, session: AsyncSession, zone: ShippingZone, currency: str) -> schemas.ShippingZoneDetail:
+    async def _view(self, session: AsyncSession, zone: ShippingZone) -> schemas.ShippingZone:
         await session.refresh(zone)  # the timestamps the database set
-        countries = await repository.countries_of(session, [zone.id])
-        return zone_detail(zone, countries[zone.id], await repository.methods_of(session, zone.id), currency)
+        return zone_view(zone, (await repository.countries_of(session, [zone.id]))[zone.id])
 
 
 async def _flush(session: AsyncSession) -> None:
@@ -92,22 +91,18 @@ async def _flush(session: AsyncSession) -> None:
 
 
 async def _claim(session: AsyncSession, zone_id: uuid.UUID, countries: Collection[str]) -> None:
-    """Give the zone every country asked for, or raise 409 naming each one another zone holds."""
-    pending = set(countries)
-    for _ in range(_CLAIM_ATTEMPTS):
-        pending -= await repository.claim_countries(session, zone_id, pending)
-        if not pending:
-            return
-        owners = await repository.zones_of_countries(session, pending)
-        taken = sorted((country, owner) for country, owner in owners.items() if owner != zone_id)
-        if taken:
-            raise CountryInOtherZone(
-                f"Already in another zone: {', '.join(country for country, _ in taken)}.",
-                errors=[{"country": country, "zone_id": str(owner)} for country, owner in taken],
-            )
-        pending -= owners.keys()  # the zone's own already
-    if pending:
-        raise CountryInOtherZone("The zones of these countries changed while this request ran; try again.")
+    """Give the zone every country asked for, or raise 409 naming each one another zone holds.
+
+    The caller holds the zones' lock: no zone gives up a country between the claim and the look-up.
+    """
+    pending = set(countries) - await repository.claim_countries(session, zone_id, countries)
+    owners = await repository.zones_of_countries(session, pending) if pending else {}
+    taken = sorted((country, owner) for country, owner in owners.items() if owner != zone_id)
+    if taken:
+        raise CountryInOtherZone(
+            f"Already in another zone: {', '.join(country for country, _ in taken)}.",
+            errors=[{"country": country, "zone_id": str(owner)} for country, owner in taken],
+        )
 
 
 zones = ZoneService()

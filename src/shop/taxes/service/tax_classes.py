@@ -9,11 +9,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.db import violated_constraint
-from shop.core.schemas import Page
+from shop.core.schemas import Page, after_id, next_id_cursor
 from shop.taxes import repository, schemas
 from shop.taxes.errors import TaxClassBuiltin, TaxClassInUse, TaxClassNotFound, TaxClassTaken, UnknownTaxClass
 from shop.taxes.models import TaxClass
-from shop.taxes.service.paging import after_id, next_cursor
 
 log = structlog.get_logger()
 
@@ -23,7 +22,7 @@ class TaxClassService:
         rows = await repository.page_tax_classes(session, limit=limit + 1, before_id=after_id(cursor))
         return Page[schemas.TaxClass](
             items=[schemas.TaxClass.model_validate(row) for row in rows[:limit]],
-            next_cursor=next_cursor([row.id for row in rows], limit),
+            next_cursor=next_id_cursor([row.id for row in rows], limit),
         )
 
     async def get(self, session: AsyncSession, *, tax_class_id: uuid.UUID) -> schemas.TaxClass:

@@ -11,13 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.db import violated_constraint
-from shop.core.schemas import Page
+from shop.core.schemas import Page, after_id, next_id_cursor
 from shop.pricing.arithmetic import ppm
 from shop.pricing.taxes import percent
 from shop.taxes import repository, schemas
 from shop.taxes.errors import TaxRateNotFound, TaxRateTaken, UnknownTaxClass
 from shop.taxes.models import TaxRate
-from shop.taxes.service.paging import after_id, next_cursor
 
 log = structlog.get_logger()
 
@@ -43,7 +42,7 @@ class TaxRateService:
         )
         return Page[schemas.TaxRate](
             items=[present(rate, code) for rate, code in rows[:limit]],
-            next_cursor=next_cursor([rate.id for rate, _ in rows], limit),
+            next_cursor=next_id_cursor([rate.id for rate, _ in rows], limit),
         )
 
     async def get(self, session: AsyncSession, *, tax_rate_id: uuid.UUID) -> schemas.TaxRate:

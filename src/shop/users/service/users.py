@@ -7,8 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop import events
-from shop.core.errors import UnprocessableEntity
-from shop.core.schemas import Page, decode_cursor, encode_cursor
+from shop.core.schemas import Page, after_id, next_id_cursor
 from shop.core.security import Role
 from shop.users import repository, schemas
 from shop.users.errors import CannotChangeOwnAccess, EmailTaken, InvalidCurrentPassword, UserNotFound
@@ -58,11 +57,13 @@ class UserService:
     async def page(
         self, session: AsyncSession, *, limit: int, cursor: str | None, role: Role | None, search: str | None
     ) -> Page[schemas.AdminUserView]:
-        before_id = _cursor_id(cursor) if cursor is not None else None
-        rows = await repository.page_users(session, limit=limit + 1, before_id=before_id, role=role, search=search)
-        items = [schemas.AdminUserView.model_validate(row) for row in rows[:limit]]
-        next_cursor = encode_cursor({"id": str(rows[limit - 1].id)}) if len(rows) > limit else None
-        return Page[schemas.AdminUserView](items=items, next_cursor=next_cursor)
+        rows = await repository.page_users(
+            session, limit=limit + 1, before_id=after_id(cursor), role=role, search=search
+        )
+        return Page[schemas.AdminUserView](
+            items=[schemas.AdminUserView.model_validate(row) for row in rows[:limit]],
+            next_cursor=next_id_cursor([row.id for row in rows], limit),
+        )
 
     async def update_access(
         self, session: AsyncSession, *, actor: User, user_id: uuid.UUID, data: schemas.AdminUserUpdate
@@ -121,17 +122,6 @@ async def _save(session: AsyncSession, user: User) -> None:
         if is_email_conflict(exc):
             raise EmailTaken from None
         raise
-
-
-def _cursor_id(cursor: str) -> uuid.UUID:
-    values = decode_cursor(cursor, {"id"})
-    try:
-        return uuid.UUID(str(values["id"]))
-    except ValueError:
-        raise UnprocessableEntity(
-            "The cursor is not valid.",
-            errors=[{"loc": ["query", "cursor"], "msg": "Invalid cursor", "type": "value_error"}],
-        ) from None
 
 
 users = UserService()
