@@ -176,7 +176,8 @@ def present_cart(priced: Priced, row: Cart | None, variants: dict[uuid.UUID, Sal
         shipping_total=money(breakdown.shipping_total, currency) if priced.method else None,
         tax_total=money(breakdown.tax, currency),
         total=money(breakdown.total, currency),
-        taxes=tax_lines(tax_rows(breakdown), currency),
+        # No address, no tax known yet: no invoice rows rather than a row at 0 %.
+        taxes=tax_lines(tax_rows(breakdown), currency) if row and row.shipping_address else [],
         promotions=applied_promotions(promotion_rows(breakdown), currency),
         prices_include_tax=breakdown.tax_mode is pricing.TaxMode.inclusive,
     )
