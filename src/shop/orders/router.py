@@ -81,7 +81,7 @@ async def clear_cart(user: CurrentUser, session: SessionDep) -> None:
 
 
 @cart_router.put("/shipping-address", responses=error_responses(ShippingUnavailable))
-async def put_shipping_address(
+async def put_cart_shipping_address(
     body: schemas.ShippingAddressUpdate, shopper: ShopperDep, session: SessionDep, settings: SettingsDep
 ) -> schemas.Cart:
     """Where the cart goes: it decides the shipping methods offered and the tax. A country the shop does
@@ -90,7 +90,7 @@ async def put_shipping_address(
 
 
 @cart_router.put("/shipping-method", responses=error_responses(ShippingMethodUnavailable))
-async def put_shipping_method(
+async def put_cart_shipping_method(
     body: schemas.ShippingMethodUpdate, shopper: ShopperDep, session: SessionDep, settings: SettingsDep
 ) -> schemas.Cart:
     """Choose one of the `shipping_methods` offered at the cart's address."""
@@ -98,7 +98,7 @@ async def put_shipping_method(
 
 
 @cart_router.put("/coupon", responses=error_responses(CouponRefused))
-async def put_coupon(
+async def put_cart_coupon(
     body: schemas.CouponUpdate, shopper: ShopperDep, session: SessionDep, settings: SettingsDep
 ) -> schemas.Cart:
     """Enter a coupon code (any case). A code that does not apply now is refused and not kept; the
@@ -108,7 +108,7 @@ async def put_coupon(
 
 
 @cart_router.delete("/coupon")
-async def delete_coupon(shopper: ShopperDep, session: SessionDep, settings: SettingsDep) -> schemas.Cart:
+async def delete_cart_coupon(shopper: ShopperDep, session: SessionDep, settings: SettingsDep) -> schemas.Cart:
     """Remove the coupon code from the cart."""
     return await cart.remove_coupon(session, settings=settings, shopper=shopper)
 
