@@ -17,7 +17,7 @@ from shop.core.resources import Resources
 from tests.fixtures.auth import Account, create_user
 from tests.fixtures.invariants import audit_invariants
 from tests.fixtures.orders import ADDRESS, create_variants, items, stock_of
-from tests.fixtures.pricing import create_promotion, orders_with_code, uses
+from tests.fixtures.pricing import create_promotion, live_orders_with_code, orders_with_code, uses
 from tests.fixtures.servers import RunningServer, run_server
 from tests.fixtures.settings import settings_env
 
@@ -89,3 +89,32 @@ async def test_one_customer_racing_for_a_once_per_customer_code_gets_it_once(
     assert refusals(list(responses)) == {"coupon_refused:used_up": 14}
     assert await uses(resources, promotion) == (2, [2], {alice.id: 1, bob.id: 1})
     assert await stock_of(resources, variant) == [98]
+
+
+async def test_checkouts_and_cancels_racing_over_several_promotions_keep_every_counter_true(
+    http: httpx.AsyncClient, resources: Resources
+) -> None:
+    variants = await create_variants(resources, [500, 500], prices=[1000, 2000])
+    automatic = await create_promotion(resources, "Auto", automatic=True, amount=100, max_uses=1000)
+    first = await create_promotion(resources, "First", percent="10", code="ONE", max_uses=40)
+    second = await create_promotion(resources, "Second", percent="20", code="TWO", max_uses=40, max_uses_per_customer=3)
+    people = [await create_user(resources) for _ in range(20)]
+    placed = await asyncio.gather(
+        *(checkout(http, people[i % 20], variants[i % 2], ("one", "two")[i // 2 % 2]) for i in range(80))
+    )
+    assert all(response.status_code in {201, 422} for response in placed), Counter(r.status_code for r in placed)
+    made = [(people[i % 20], response.json()) for i, response in enumerate(placed) if response.status_code == 201]
+    cancels = made[::2]
+    results = await asyncio.gather(
+        *(http.post(f"/api/v1/orders/{order['id']}/cancel", headers=buyer.headers) for buyer, order in cancels),
+        *(checkout(http, people[i % 20], variants[i % 2], ("two", "one")[i % 2]) for i in range(40)),
+    )
+    assert all(response.status_code == 200 for response in results[: len(cancels)])
+    assert all(response.status_code in {201, 422} for response in results[len(cancels) :])
+    live = len(made) - len(cancels) + sum(response.status_code == 201 for response in results[len(cancels) :])
+    assert (await uses(resources, automatic))[0] == live
+    assert (await uses(resources, first))[0] == await live_orders_with_code(resources, "ONE")
+    second_uses, _, by_customer = await uses(resources, second)
+    assert second_uses == await live_orders_with_code(resources, "TWO") <= 40
+    assert all(count <= 3 for count in by_customer.values())
+    await audit_invariants(resources.database)
