@@ -77,9 +77,9 @@ class CouponRefused(UnprocessableEntity):
 
     code = "coupon_refused"
 
-    def __init__(self, reason: Refusal, loc: Sequence[str]) -> None:
+    def __init__(self, reason: Refusal, loc: Sequence[str], detail: str | None = None) -> None:
         super().__init__(
-            f"The code cannot be used: {REFUSALS[reason]}",
+            detail or f"The code cannot be used: {REFUSALS[reason]}",
             errors=[{"loc": list(loc), "msg": REFUSALS[reason], "type": reason.value}],
         )
         self.reason = reason

@@ -94,7 +94,12 @@ class CheckoutService:
         claims = priced.claims()
         refused = await redemptions.take(session, claims=claims, customer_id=buyer.user_id)
         if refused is not None:
-            raise CouponRefused(Refusal.used_up, ["body", "coupon_code"])
+            # Taken by other checkouts since the price was computed; nothing here is kept.
+            automatic = refused.code_id is None
+            detail = (
+                "A promotion of this order has just run out; check out again for the new price." if automatic else None
+            )
+            raise CouponRefused(Refusal.used_up, ["body", "coupon_code"], detail)
         order.promotions = promotion_rows(priced.breakdown, claims)
         session.add(order)
         events.publish(session, events.ORDER_PLACED, notice(order))
