@@ -20,10 +20,22 @@ async def set_variant(resources: Resources, variant_id: uuid.UUID, **values: Any
 
 class TestCart:
     async def test_a_new_cart_is_empty(self, client: httpx.AsyncClient, customer: Account) -> None:
+        zero = {"amount": 0, "currency": "EUR"}
         assert await get_cart(client, customer) == {
             "items": [],
-            "subtotal": {"amount": 0, "currency": "EUR"},
+            "subtotal": zero,
             "item_count": 0,
+            "shipping_address": None,
+            "shipping_method_id": None,
+            "shipping_methods": [],
+            "coupon": None,
+            "discount_total": zero,
+            "shipping_total": None,
+            "tax_total": zero,
+            "total": zero,
+            "taxes": [],
+            "promotions": [],
+            "prices_include_tax": True,
         }
 
     async def test_put_sets_the_quantity_and_lines_keep_their_place(

@@ -26,6 +26,7 @@ from tests.fixtures.orders import (
     put,
     stock_of,
 )
+from tests.fixtures.pricing import set_default_shipping
 
 
 async def order_count(resources: Resources) -> int:
@@ -49,6 +50,10 @@ class TestPlace:
                 "unit_price": {"amount": 1999, "currency": "EUR"},
                 "quantity": 2,
                 "line_total": {"amount": 3998, "currency": "EUR"},
+                "discount": {"amount": 0, "currency": "EUR"},
+                "tax_rate": "0",
+                "tax": {"amount": 0, "currency": "EUR"},
+                "total": {"amount": 3998, "currency": "EUR"},
             },
             {
                 "variant_id": str(scarf),
@@ -57,6 +62,10 @@ class TestPlace:
                 "unit_price": {"amount": 500, "currency": "EUR"},
                 "quantity": 1,
                 "line_total": {"amount": 500, "currency": "EUR"},
+                "discount": {"amount": 0, "currency": "EUR"},
+                "tax_rate": "0",
+                "tax": {"amount": 0, "currency": "EUR"},
+                "total": {"amount": 500, "currency": "EUR"},
             },
         ]
         assert order["subtotal"] == {"amount": 4498, "currency": "EUR"}
@@ -70,7 +79,8 @@ class TestPlace:
         assert order["history"][0]["at"] == order["created_at"]
         assert order["paid_at"] is None and order["cancelled_at"] is None
         assert set(order) == {
-            "id", "number", "status", "items", "subtotal", "shipping_total", "total", "currency",
+            "id", "number", "status", "items", "subtotal", "discount_total", "shipping_total", "tax_total", "total",
+            "taxes", "promotions", "coupon_code", "shipping_method", "prices_include_tax", "currency",
             "shipping_address", "email", "tracking", "history", "created_at", "updated_at", "paid_at",
             "cancelled_at",
         }  # fmt: skip
@@ -90,10 +100,10 @@ class TestPlace:
         assert fetched["items"] == order["items"]
         assert fetched["total"]["amount"] == 1000
 
-    async def test_shipping_is_a_flat_amount_from_the_settings(
-        self, client: httpx.AsyncClient, resources: Resources, customer: Account, monkeypatch: pytest.MonkeyPatch
+    async def test_shipping_is_charged_by_the_method_offered_at_the_address(
+        self, client: httpx.AsyncClient, resources: Resources, customer: Account
     ) -> None:
-        monkeypatch.setattr(resources.settings, "shipping_flat_amount", 495)
+        await set_default_shipping(resources, 495)
         (variant,) = await create_variants(resources, [5], prices=[1000])
         order = await place_order(client, customer, (variant, 2))
         assert (order["subtotal"]["amount"], order["shipping_total"]["amount"], order["total"]["amount"]) == (

@@ -63,14 +63,24 @@ def test_every_route_is_described_with_its_errors(spec: dict[str, Any], method: 
 
 def test_the_order_and_cart_shapes(spec: dict[str, Any]) -> None:
     schemas = spec["components"]["schemas"]
+    breakdown = {"discount_total", "shipping_total", "tax_total", "total", "taxes", "promotions", "prices_include_tax"}
     assert set(schemas["Order"]["properties"]) == {
-        "id", "number", "status", "items", "subtotal", "shipping_total", "total", "currency",
+        "id", "number", "status", "items", "subtotal", "currency", "coupon_code", "shipping_method",
         "shipping_address", "email", "tracking", "history", "created_at", "updated_at", "paid_at",
-        "cancelled_at",
+        "cancelled_at", *breakdown,
     }  # fmt: skip
-    assert set(schemas["Cart"]["properties"]) == {"items", "subtotal", "item_count"}
+    assert set(schemas["Cart"]["properties"]) == {
+        "items", "subtotal", "item_count", "shipping_address", "shipping_method_id", "shipping_methods", "coupon",
+        *breakdown,
+    }  # fmt: skip
+    line = {"discount", "tax_rate", "tax", "total"}
     assert set(schemas["CartLine"]["properties"]) == {
-        "variant_id", "sku", "name", "unit_price", "quantity", "line_total", "available",
+        "variant_id", "sku", "name", "unit_price", "quantity", "line_total", "available", *line,
     }  # fmt: skip
-    assert set(schemas["OrderCreate"]["properties"]) == {"shipping_address", "items"}
+    assert set(schemas["OrderItem"]["properties"]) == {
+        "variant_id", "sku", "name", "unit_price", "quantity", "line_total", *line,
+    }  # fmt: skip
+    assert set(schemas["OrderCreate"]["properties"]) == {
+        "shipping_address", "items", "shipping_method_id", "coupon_code",
+    }  # fmt: skip
     assert schemas["OrderCreate"]["additionalProperties"] is False

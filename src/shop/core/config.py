@@ -100,8 +100,6 @@ class Settings(BaseSettings):
     payment_timeout_minutes: int = Field(default=30, ge=1)
     # How often the schedule looks for unpaid orders past that timeout.
     order_expiry_interval_seconds: int = Field(default=60, ge=1, le=3600)
-    # One flat shipping charge per order, in minor units of SHOP_CURRENCY (0: shipping is free).
-    shipping_flat_amount: int = Field(default=0, ge=0, le=10**9)
     # How the store enters its prices: including tax (what the customer pays, as EU shops do) or
     # excluding it (the net price, tax on top, as US shops do). Every price is read this way.
     prices_include_tax: bool = True

@@ -10,7 +10,7 @@ from shop.core.ratelimit import SlidingWindowLimiter
 from shop.orders.limits import CheckoutLimits
 from shop.orders.providers import PaymentGateway, get_gateway
 from shop.orders.schemas import Actor
-from shop.orders.service import Buyer
+from shop.orders.service import Buyer, Shopper
 from shop.users.dependencies import CurrentUser, get_current_user
 
 # `dependencies=[IdempotencyKey]` makes a route honour `Idempotency-Key` (shop.core.idempotency).
@@ -34,7 +34,11 @@ async def get_actor(user: CurrentUser) -> Actor:
 
 
 async def get_buyer(user: CurrentUser) -> Buyer:
-    return Buyer(user_id=user.id, email=user.email, actor=Actor(user.role.value))
+    return Buyer(user_id=user.id, email=user.email, actor=Actor(user.role.value), groups=tuple(user.groups or ()))
+
+
+async def get_shopper(user: CurrentUser) -> Shopper:
+    return Shopper(user_id=user.id, groups=tuple(user.groups or ()))
 
 
 async def get_payment_gateway(resources: ResourcesDep) -> PaymentGateway:
@@ -43,4 +47,5 @@ async def get_payment_gateway(resources: ResourcesDep) -> PaymentGateway:
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
 BuyerDep = Annotated[Buyer, Depends(get_buyer)]
+ShopperDep = Annotated[Shopper, Depends(get_shopper)]
 PaymentGatewayDep = Annotated[PaymentGateway, Depends(get_payment_gateway)]

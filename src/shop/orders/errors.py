@@ -1,10 +1,14 @@
 """Cart, checkout, lifecycle and payment errors, each with its status and API.md code."""
 
+from collections.abc import Sequence
+
 from shop.core.errors import BadRequest, Conflict, NotFound, ShopError, UnprocessableEntity
+from shop.pricing import Refusal
 from shop.products.errors import InsufficientStock
 
 __all__ = [
     "ChargeGivenBack",
+    "CouponRefused",
     "EmptyOrder",
     "InsufficientStock",
     "InvalidSignature",
@@ -13,6 +17,8 @@ __all__ = [
     "PaymentDeclined",
     "PaymentInProgress",
     "PaymentProviderError",
+    "ShippingMethodUnavailable",
+    "ShippingUnavailable",
     "VariantUnavailable",
 ]
 
@@ -32,6 +38,51 @@ class EmptyOrder(UnprocessableEntity):
 
 class VariantUnavailable(UnprocessableEntity):
     code = "variant_unavailable"
+
+
+class ShippingUnavailable(UnprocessableEntity):
+    code = "shipping_unavailable"
+
+    def __init__(self, country: str, loc: Sequence[str]) -> None:
+        super().__init__(
+            f"The shop does not ship to {country}.",
+            errors=[{"loc": list(loc), "msg": "No shipping to this country", "type": "shipping_unavailable"}],
+        )
+
+
+class ShippingMethodUnavailable(UnprocessableEntity):
+    code = "shipping_method_unavailable"
+
+    def __init__(self, detail: str, loc: Sequence[str]) -> None:
+        super().__init__(
+            detail,
+            errors=[{"loc": list(loc), "msg": "Not offered here", "type": "shipping_method_unavailable"}],
+        )
+
+
+# What a storefront can show for each reason a code is refused.
+REFUSALS = {
+    Refusal.unknown: "There is no such code.",
+    Refusal.expired: "This code has expired.",
+    Refusal.not_yet_valid: "This code is not valid yet.",
+    Refusal.used_up: "This code has been used up.",
+    Refusal.not_for_this_customer: "This code is not available to your account.",
+    Refusal.minimum_not_met: "The cart does not reach this code's minimum amount.",
+    Refusal.not_applicable: "Nothing in the cart is discounted by this code.",
+}
+
+
+class CouponRefused(UnprocessableEntity):
+    """A code that does not apply; `errors[0].type` says why (one of shop.pricing.Refusal)."""
+
+    code = "coupon_refused"
+
+    def __init__(self, reason: Refusal, loc: Sequence[str], detail: str | None = None) -> None:
+        super().__init__(
+            detail or f"The code cannot be used: {REFUSALS[reason]}",
+            errors=[{"loc": list(loc), "msg": REFUSALS[reason], "type": reason.value}],
+        )
+        self.reason = reason
 
 
 class InvalidTransition(Conflict):

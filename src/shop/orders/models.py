@@ -107,7 +107,9 @@ class Order(TimestampMixin, Base):
     total_amount: Mapped[int] = mapped_column(BigInteger)
     # One row per rate, as an invoice states it: [{"rate_ppm", "taxable", "tax"}].
     taxes: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list, server_default=text("'[]'::jsonb"))
-    # The promotions applied: [{"promotion_id", "name", "code", "lines_discount", "shipping_discount"}].
+    # The promotions applied: [{"promotion_id", "name", "code", "lines_discount", "shipping_discount",
+    # "code_id", "counted", "per_customer"}]; the last three say which use counters the checkout
+    # took (promotions/service/redemptions.py), which a cancel gives back.
     promotions: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list, server_default=text("'[]'::jsonb"))
     coupon_code: Mapped[str | None] = mapped_column(String(40))
     shipping_method_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("shipping_method.id", ondelete="SET NULL"))

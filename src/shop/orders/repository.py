@@ -66,6 +66,15 @@ async def lock_cart(session: AsyncSession, user_id: uuid.UUID, *, create: bool) 
     return await session.scalar(select(Cart.id).where(Cart.user_id == user_id).with_for_update())
 
 
+async def get_cart(session: AsyncSession, user_id: uuid.UUID) -> Cart | None:
+    return await session.scalar(select(Cart).where(Cart.user_id == user_id).execution_options(populate_existing=True))
+
+
+async def update_cart(session: AsyncSession, cart_id: uuid.UUID, **values: object) -> None:
+    """Set the cart's pricing choices (shipping_address, shipping_method_id, coupon_code)."""
+    await session.execute(update(Cart).where(Cart.id == cart_id).values(**values, updated_at=func.now()))
+
+
 async def count_lines(session: AsyncSession, cart_id: uuid.UUID) -> int:
     return int(await session.scalar(select(func.count()).where(CartItem.cart_id == cart_id)) or 0)
 
@@ -95,6 +104,14 @@ async def delete_lines(session: AsyncSession, cart_id: uuid.UUID, variant_id: uu
 
 
 # -- orders ------------------------------------------------------------------------------------
+
+
+async def has_live_order(session: AsyncSession, user_id: uuid.UUID) -> bool:
+    """Has the user an order that is not cancelled (so the next is not their first)?"""
+    found = await session.scalar(
+        select(Order.id).where(Order.user_id == user_id, Order.status != OrderStatus.cancelled).limit(1)
+    )
+    return found is not None
 
 
 async def get_order(

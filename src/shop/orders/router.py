@@ -14,8 +14,16 @@ from shop.core.openapi import raw_json_body
 from shop.core.routing import shop_router
 from shop.core.schemas import Cursor, Page, PageSize
 from shop.orders import schemas
-from shop.orders.dependencies import ActorDep, BuyerDep, CheckoutLimit, IdempotencyKey, PaymentGatewayDep
+from shop.orders.dependencies import (
+    ActorDep,
+    BuyerDep,
+    CheckoutLimit,
+    IdempotencyKey,
+    PaymentGatewayDep,
+    ShopperDep,
+)
 from shop.orders.errors import (
+    CouponRefused,
     EmptyOrder,
     InsufficientStock,
     InvalidSignature,
@@ -23,6 +31,8 @@ from shop.orders.errors import (
     PaymentDeclined,
     PaymentInProgress,
     PaymentProviderError,
+    ShippingMethodUnavailable,
+    ShippingUnavailable,
     VariantUnavailable,
 )
 from shop.orders.providers import MAX_SIGNATURE_HEADER_LENGTH
@@ -41,33 +51,66 @@ payments_router = shop_router(prefix="/payments", tags=["payments"])
 
 
 @cart_router.get("")
-async def get_cart(user: CurrentUser, session: SessionDep, settings: SettingsDep) -> schemas.Cart:
-    """The caller's cart, each line with its current price and availability."""
-    return await cart.view(session, user_id=user.id, currency=settings.currency)
+async def get_cart(shopper: ShopperDep, session: SessionDep, settings: SettingsDep) -> schemas.Cart:
+    """The caller's cart, each line with its current price and availability, and its price breakdown."""
+    return await cart.view(session, settings=settings, shopper=shopper)
 
 
 @cart_router.put("/items/{variant_id}", responses=error_responses(VariantUnavailable))
 async def put_cart_item(
-    variant_id: uuid.UUID, body: schemas.CartItemUpdate, user: CurrentUser, session: SessionDep, settings: SettingsDep
+    variant_id: uuid.UUID, body: schemas.CartItemUpdate, shopper: ShopperDep, session: SessionDep, settings: SettingsDep
 ) -> schemas.Cart:
     """Set the quantity (1..99) of a variant in the cart."""
     return await cart.set_quantity(
-        session, user_id=user.id, variant_id=variant_id, quantity=body.quantity, currency=settings.currency
+        session, settings=settings, shopper=shopper, variant_id=variant_id, quantity=body.quantity
     )
 
 
 @cart_router.delete("/items/{variant_id}")
 async def delete_cart_item(
-    variant_id: uuid.UUID, user: CurrentUser, session: SessionDep, settings: SettingsDep
+    variant_id: uuid.UUID, shopper: ShopperDep, session: SessionDep, settings: SettingsDep
 ) -> schemas.Cart:
     """Remove a variant from the cart (a variant not in it leaves the cart unchanged)."""
-    return await cart.remove(session, user_id=user.id, variant_id=variant_id, currency=settings.currency)
+    return await cart.remove(session, settings=settings, shopper=shopper, variant_id=variant_id)
 
 
 @cart_router.delete("", status_code=204, response_class=Response)
 async def clear_cart(user: CurrentUser, session: SessionDep) -> None:
     """Empty the cart."""
     await cart.clear(session, user_id=user.id)
+
+
+@cart_router.put("/shipping-address", responses=error_responses(ShippingUnavailable))
+async def put_cart_shipping_address(
+    body: schemas.ShippingAddressUpdate, shopper: ShopperDep, session: SessionDep, settings: SettingsDep
+) -> schemas.Cart:
+    """Where the cart goes: it decides the shipping methods offered and the tax. A country the shop does
+    not ship to is refused; the chosen method is kept only if it is still offered there."""
+    return await cart.set_address(session, settings=settings, shopper=shopper, address=body.shipping_address)
+
+
+@cart_router.put("/shipping-method", responses=error_responses(ShippingMethodUnavailable))
+async def put_cart_shipping_method(
+    body: schemas.ShippingMethodUpdate, shopper: ShopperDep, session: SessionDep, settings: SettingsDep
+) -> schemas.Cart:
+    """Choose one of the `shipping_methods` offered at the cart's address."""
+    return await cart.set_method(session, settings=settings, shopper=shopper, method_id=body.shipping_method_id)
+
+
+@cart_router.put("/coupon", responses=error_responses(CouponRefused))
+async def put_cart_coupon(
+    body: schemas.CouponUpdate, shopper: ShopperDep, session: SessionDep, settings: SettingsDep
+) -> schemas.Cart:
+    """Enter a coupon code (any case). A code that does not apply now is refused and not kept; the
+    error's `errors[0].type` says why: unknown, expired, not_yet_valid, used_up, not_for_this_customer,
+    minimum_not_met or not_applicable."""
+    return await cart.set_coupon(session, settings=settings, shopper=shopper, code=body.code)
+
+
+@cart_router.delete("/coupon")
+async def delete_cart_coupon(shopper: ShopperDep, session: SessionDep, settings: SettingsDep) -> schemas.Cart:
+    """Remove the coupon code from the cart."""
+    return await cart.remove_coupon(session, settings=settings, shopper=shopper)
 
 
 # -- orders ------------------------------------------------------------------------------------
@@ -77,12 +120,25 @@ async def clear_cart(user: CurrentUser, session: SessionDep) -> None:
     "",
     status_code=201,
     dependencies=[IdempotencyKey, CheckoutLimit],
-    responses=error_responses(EmptyOrder, VariantUnavailable, InsufficientStock, RateLimited, *IDEMPOTENCY_ERRORS),
+    responses=error_responses(
+        EmptyOrder,
+        VariantUnavailable,
+        ShippingUnavailable,
+        ShippingMethodUnavailable,
+        CouponRefused,
+        InsufficientStock,
+        RateLimited,
+        *IDEMPOTENCY_ERRORS,
+    ),
 )
 async def place_order(
     data: schemas.OrderCreate, buyer: BuyerDep, session: SessionDep, settings: SettingsDep
 ) -> schemas.Order:
-    """Check out `items`, or the cart when `items` is left out: stock is reserved, the order awaits payment."""
+    """Check out `items`, or the cart when `items` is left out: stock is reserved, the order awaits payment.
+
+    It is priced as the cart is: the shipping method and code given, else the cart's (when checking
+    out the cart), else the cheapest method offered at the address. Every refusal comes before
+    anything is reserved or counted."""
     return await checkout.place(session, settings=settings, buyer=buyer, data=data)
 
 

@@ -66,11 +66,64 @@ class Address(Schema):
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 ()./-]{2,29}$")] | None = None
 
 
+# A code as a customer types it; matched case-insensitively, shown upper case.
+CouponCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+TaxRatePercent = Annotated[str, Field(description="Percent, as a decimal string: `19`, `5.5`, `8.875`.")]
+
+
+# -- the price breakdown (shop.pricing), shown by the cart and kept by the order ----------------
+
+
+class TaxLine(Schema):
+    """Everything taxed at one rate, as an invoice states it (shipping included)."""
+
+    rate: TaxRatePercent
+    taxable: Money = Field(description="The net amount taxed at this rate.")
+    tax: Money
+
+
+class AppliedPromotion(Schema):
+    promotion_id: uuid.UUID
+    name: str
+    code: str | None = Field(description="The code it came with; null for an automatic promotion.")
+    amount: Money = Field(description="What it took off the lines and the shipping.")
+
+
 # -- cart --------------------------------------------------------------------------------------
 
 
 class CartItemUpdate(Schema):
     quantity: Quantity
+
+
+class ShippingAddressUpdate(Schema):
+    shipping_address: Address
+
+
+class ShippingMethodUpdate(Schema):
+    shipping_method_id: uuid.UUID
+
+
+class CouponUpdate(Schema):
+    code: CouponCode
+
+
+class DeliveryEstimate(Schema):
+    min_days: int | None
+    max_days: int | None
+
+
+class ShippingOption(Schema):
+    id: uuid.UUID
+    name: str
+    price: Money = Field(description="What shipping this cart with this method costs (tax included when taxed on top).")
+    delivery_estimate: DeliveryEstimate | None
+
+
+class CouponState(Schema):
+    code: str
+    applied: bool
+    reason: str | None = Field(description="Why a stored code does not apply now (a coupon_refused reason).")
 
 
 class CartLine(Schema):
@@ -79,14 +132,31 @@ class CartLine(Schema):
     name: str
     unit_price: Money
     quantity: int
-    line_total: Money
+    line_total: Money = Field(description="unit_price x quantity, before discounts and tax.")
     available: bool = Field(description="Active, not archived, and enough stock for the quantity right now.")
+    discount: Money
+    tax_rate: TaxRatePercent
+    tax: Money = Field(
+        description="Its share of the tax: inside `total` or on top of it, as `prices_include_tax` says."
+    )
+    total: Money = Field(description="What the customer pays for the line.")
 
 
 class Cart(Schema):
     items: list[CartLine]
     subtotal: Money
     item_count: int = Field(description="The sum of the quantities.")
+    shipping_address: Address | None
+    shipping_method_id: uuid.UUID | None
+    shipping_methods: list[ShippingOption] = Field(description="Offered at the address; empty until it is known.")
+    coupon: CouponState | None
+    discount_total: Money
+    shipping_total: Money | None = Field(description="Null until a shipping method is chosen.")
+    tax_total: Money = Field(description="0 until the address is known: tax depends on where the order goes.")
+    total: Money
+    taxes: list[TaxLine]
+    promotions: list[AppliedPromotion]
+    prices_include_tax: bool
 
 
 # -- checkout and orders ---------------------------------------------------------------------
@@ -99,6 +169,11 @@ class OrderItemCreate(Schema):
 
 class OrderCreate(Schema):
     shipping_address: Address
+    shipping_method_id: uuid.UUID | None = Field(
+        default=None,
+        description="Without it: the cart's chosen method when offered at the address, else the cheapest offered.",
+    )
+    coupon_code: CouponCode | None = Field(default=None, description="Without it: the cart's code, if any.")
     items: Annotated[list[OrderItemCreate], Field(max_length=MAX_ORDER_LINES)] | None = Field(
         default=None, description="The lines to order; without it, the caller's cart is ordered and emptied."
     )
@@ -111,6 +186,15 @@ class OrderItem(Schema):
     unit_price: Money
     quantity: int
     line_total: Money
+    discount: Money
+    tax_rate: TaxRatePercent
+    tax: Money
+    total: Money
+
+
+class ShippingMethodRef(Schema):
+    id: uuid.UUID | None = Field(description="Null once the method has been deleted; the name is kept.")
+    name: str
 
 
 class Tracking(Schema):
@@ -130,8 +214,15 @@ class Order(Schema):
     status: OrderStatus
     items: list[OrderItem]
     subtotal: Money
+    discount_total: Money
     shipping_total: Money
+    tax_total: Money
     total: Money
+    taxes: list[TaxLine]
+    promotions: list[AppliedPromotion]
+    coupon_code: str | None
+    shipping_method: ShippingMethodRef | None
+    prices_include_tax: bool
     currency: str
     shipping_address: Address
     email: str

@@ -343,15 +343,17 @@ async def export_variants(session: AsyncSession, product_ids: Collection[uuid.UU
     return (await session.scalars(statement)).all()
 
 
-async def variants_for_sale(session: AsyncSession, variant_ids: Sequence[uuid.UUID]) -> list[tuple[Variant, str, bool]]:
-    """The variants with their product's name and whether that product is on sale."""
+async def variants_for_sale(
+    session: AsyncSession, variant_ids: Sequence[uuid.UUID]
+) -> list[tuple[Variant, str, bool, uuid.UUID | None]]:
+    """The variants with their product's name, whether that product is on sale, and its category."""
     on_sale = Product.is_active & Product.archived_at.is_(None)
     rows = await session.execute(
-        select(Variant, Product.name, on_sale)
+        select(Variant, Product.name, on_sale, Product.category_id)
         .join(Product, Product.id == Variant.product_id)
         .where(Variant.id.in_(variant_ids))
     )
-    return [(variant, name, bool(product_on_sale)) for variant, name, product_on_sale in rows]
+    return [(variant, name, bool(product_on_sale), category_id) for variant, name, product_on_sale, category_id in rows]
 
 
 async def product_refs(session: AsyncSession, variant_ids: Sequence[uuid.UUID]) -> list[tuple[uuid.UUID, str]]:

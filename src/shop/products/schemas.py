@@ -171,6 +171,8 @@ class SaleVariant(Schema):
     price_amount: int
     stock: int
     for_sale: bool  # the variant is active and its product active and not archived
+    tax_class: str = "standard"  # what its price is taxed under (shop.taxes)
+    category_id: uuid.UUID | None = None  # its product's category, which a promotion may target
 
 
 class StockChange(Schema):

@@ -5,6 +5,7 @@ from shop.orders.service.checkout import Buyer, CheckoutService, checkout
 from shop.orders.service.lifecycle import TRANSITIONS, apply_transition
 from shop.orders.service.orders import OrderService, orders
 from shop.orders.service.payments import PaymentService, payments
+from shop.orders.service.prices import Shopper
 
 __all__ = [
     "TRANSITIONS",
@@ -13,6 +14,7 @@ __all__ = [
     "CheckoutService",
     "OrderService",
     "PaymentService",
+    "Shopper",
     "apply_transition",
     "cart",
     "checkout",

@@ -1,8 +1,17 @@
 """Checkout: turn the lines a customer sends (or their cart) into an order, in one transaction.
 
-Every line is checked, the stock of every variant taken atomically (or none of it: 409), the
-names and prices copied onto the order, the `order.placed` event recorded and the cart emptied.
+Every line is checked; the order is priced as the cart is (service/prices.py): shipping method,
+tax at the address, promotions and code. The refusals of the pricing (nothing ships there, a
+method not offered there, a code that does not apply) come before anything is taken. Then the
+stock of every variant is taken atomically (or none of it: 409), then the uses of the promotions
+applied (or none: 422 `coupon_refused`, used_up), in that order in every checkout, so two
+checkouts never wait on each other in a circle. The whole breakdown is copied onto the order and
+its lines, the `order.placed` event recorded and the cart emptied (its code with it: it is used).
 Everything commits together or not at all.
+
+Which shipping method: the one in the body (refused when not offered at the address); else, when
+checking out the cart, the cart's chosen method if it is offered at the address; else the
+cheapest offered there for this order (on a tie, the first by name).
 """
 
 import uuid
@@ -17,13 +26,23 @@ from shop.core.config import Settings
 from shop.core.db import new_id
 from shop.core.errors import ShopError, UnprocessableEntity
 from shop.orders import repository, schemas
-from shop.orders.errors import EmptyOrder, VariantUnavailable
+from shop.orders.errors import (
+    CouponRefused,
+    EmptyOrder,
+    ShippingMethodUnavailable,
+    ShippingUnavailable,
+    VariantUnavailable,
+)
 from shop.orders.metrics import checkout_rejections, count_after_commit, orders_placed
 from shop.orders.models import Order, OrderLine, OrderStatusChange
 from shop.orders.schemas import MAX_ORDER_LINES, Actor, OrderStatus
 from shop.orders.service.present import notice, present_order
+from shop.orders.service.prices import Priced, Shopper, price_lines, promotion_rows, tax_rows
+from shop.pricing import Refusal, TaxMode
+from shop.pricing.arithmetic import ppm
 from shop.products.schemas import SaleVariant
 from shop.products.service import catalog
+from shop.promotions.service import redemptions
 
 ORDER_NUMBER_FORMAT = "SO-{:06d}"
 
@@ -33,6 +52,7 @@ class Buyer:
     user_id: uuid.UUID
     email: str
     actor: Actor
+    groups: tuple[str, ...] = ()
 
 
 class CheckoutService:
@@ -52,23 +72,77 @@ class CheckoutService:
         self, session: AsyncSession, settings: Settings, buyer: Buyer, data: schemas.OrderCreate
     ) -> schemas.Order:
         cart_id: uuid.UUID | None = None
+        # Checking out the cart: its chosen method and code, unless the body gives others.
+        cart_method, code = None, data.coupon_code
         if data.items is not None:
             requested = [(item.variant_id, item.quantity) for item in data.items]
         else:
             cart_id, requested = await self._cart_lines(session, buyer.user_id)
+            row = await repository.get_cart(session, buyer.user_id) if cart_id is not None else None
+            if row is not None:
+                cart_method, code = row.shipping_method_id, code or row.coupon_code
         if not requested:
             raise EmptyOrder()
         quantities = _merge(requested)
         variants = await self._for_sale(session, quantities)
         now, sequence_number = await repository.now_and_number(session)
-        order = _new_order(buyer, data.shipping_address, quantities, variants, settings, now, sequence_number)
-        # The only locks of the checkout, taken last so they are held as briefly as possible.
+        priced = await self._price(session, settings, buyer, data, quantities, variants, code, cart_method, now)
+        order = _new_order(buyer, data.shipping_address, quantities, variants, priced, now, sequence_number)
+        # The only locks of the checkout, taken last so they are held as briefly as possible: the
+        # stock in variant order, then the promotions' counters in their fixed order.
         await catalog.reserve_stock(session, lines=quantities, reason=f"order {order.number}", actor_id=order.id)
+        claims = priced.claims()
+        refused = await redemptions.take(session, claims=claims, customer_id=buyer.user_id)
+        if refused is not None:
+            # Taken by other checkouts since the price was computed; nothing here is kept.
+            automatic = refused.code_id is None
+            detail = (
+                "A promotion of this order has just run out; check out again for the new price." if automatic else None
+            )
+            raise CouponRefused(Refusal.used_up, ["body", "coupon_code"], detail)
+        order.promotions = promotion_rows(priced.breakdown, claims)
         session.add(order)
         events.publish(session, events.ORDER_PLACED, notice(order))
         if cart_id is not None:
             await repository.delete_lines(session, cart_id)
+            await repository.update_cart(session, cart_id, coupon_code=None)
         return present_order(order)
+
+    async def _price(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        buyer: Buyer,
+        data: schemas.OrderCreate,
+        quantities: Mapping[uuid.UUID, int],
+        variants: Mapping[uuid.UUID, SaleVariant],
+        code: str | None,
+        cart_method: uuid.UUID | None,
+        now: datetime,
+    ) -> Priced:
+        """The order priced; every refusal of its shipping or code is raised here, before any lock."""
+        country = data.shipping_address.country
+        priced = await price_lines(
+            session,
+            settings=settings,
+            shopper=Shopper(user_id=buyer.user_id, groups=buyer.groups),
+            lines=[(variants[variant_id], quantity) for variant_id, quantity in quantities.items()],
+            country=country,
+            method_id=data.shipping_method_id or cart_method,
+            cheapest=data.shipping_method_id is None,
+            code=code,
+            now=now,
+        )
+        if not priced.options:
+            raise ShippingUnavailable(country, ["body", "shipping_address", "country"])
+        if priced.method is None:
+            raise ShippingMethodUnavailable(
+                "This shipping method is not offered at the address.", ["body", "shipping_method_id"]
+            )
+        outcome = priced.breakdown.coupon
+        if outcome is not None and outcome.refusal is not None:
+            raise CouponRefused(outcome.refusal, ["body", "coupon_code"])
+        return priced
 
     async def _cart_lines(
         self, session: AsyncSession, user_id: uuid.UUID
@@ -111,11 +185,13 @@ def _new_order(
     address: schemas.Address,
     quantities: Mapping[uuid.UUID, int],
     variants: Mapping[uuid.UUID, SaleVariant],
-    settings: Settings,
+    priced: Priced,
     now: datetime,
     sequence_number: int,
 ) -> Order:
+    """The order and its lines, with the breakdown copied as it is now: nothing later changes it."""
     order_id = new_id()
+    breakdown = priced.breakdown
     lines = [
         OrderLine(
             order_id=order_id,
@@ -123,31 +199,39 @@ def _new_order(
             variant_id=variant_id,
             sku=variants[variant_id].sku,
             name=variants[variant_id].name,
-            unit_price_amount=variants[variant_id].price_amount,
-            quantity=quantity,
-            total_amount=variants[variant_id].price_amount * quantity,
+            unit_price_amount=line.unit_price,
+            quantity=line.quantity,
+            discount_amount=line.discount,
+            discounts=[{"promotion_id": str(d.promotion_id), "amount": d.amount} for d in line.discounts],
+            tax_class=line.tax_class,
+            tax_rate_ppm=ppm(line.tax_rate),
+            tax_amount=line.tax,
+            total_amount=line.total,
         )
-        for position, (variant_id, quantity) in enumerate(quantities.items())
+        for position, (variant_id, line) in enumerate(zip(quantities, breakdown.lines, strict=True))
     ]
-    subtotal = sum(line.unit_price_amount * line.quantity for line in lines)
-    shipping = settings.shipping_flat_amount
+    method = priced.method
+    coupon = breakdown.coupon
     return Order(
         id=order_id,
         number=ORDER_NUMBER_FORMAT.format(sequence_number),
         user_id=buyer.user_id,
         status=OrderStatus.pending_payment,
-        currency=settings.currency,
-        prices_include_tax=True,
-        subtotal_amount=subtotal,
-        discount_amount=0,
-        shipping_amount=shipping,
-        shipping_discount_amount=0,
-        shipping_tax_rate_ppm=0,
-        shipping_tax_amount=0,
-        tax_amount=0,
-        total_amount=subtotal + shipping,
-        taxes=[],
-        promotions=[],
+        currency=breakdown.currency,
+        prices_include_tax=breakdown.tax_mode is TaxMode.inclusive,
+        subtotal_amount=breakdown.subtotal,
+        discount_amount=breakdown.discount,
+        shipping_amount=breakdown.shipping,
+        shipping_discount_amount=breakdown.shipping_discount,
+        shipping_tax_rate_ppm=ppm(breakdown.shipping_tax_rate),
+        shipping_tax_amount=breakdown.shipping_tax,
+        tax_amount=breakdown.tax,
+        total_amount=breakdown.total,
+        taxes=tax_rows(breakdown),
+        promotions=promotion_rows(breakdown),
+        coupon_code=coupon.code if coupon is not None and coupon.applied else None,
+        shipping_method_id=method.id if method else None,
+        shipping_method_name=method.name if method else None,
         shipping_address=address.model_dump(mode="json"),
         email=buyer.email,
         created_at=now,

@@ -5,9 +5,12 @@
           └──cancel / expiry──▶ cancelled └──refund (or a customer's cancel)──▶ refunded
 
 Anything else is 409 `invalid_transition`. Every move writes its timestamp, a history row with
-who made it, and an outbox event; cancel and refund give the reserved stock back.
+who made it, and an outbox event; cancel and refund give the reserved stock back. A cancel (an
+unpaid order: by the customer, staff or the expiry) also gives back the promotion uses the order
+took, once, as the move itself happens once; a refund keeps them (the order was paid).
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,8 +21,10 @@ from shop.orders.metrics import count_after_commit, revenue
 from shop.orders.models import Order, OrderStatusChange
 from shop.orders.schemas import Actor, OrderStatus
 from shop.orders.service.present import notice
+from shop.orders.service.prices import claims_of
 from shop.products.schemas import StockChange
 from shop.products.service import catalog
+from shop.promotions.service import redemptions
 
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.pending_payment: frozenset({OrderStatus.paid, OrderStatus.cancelled}),
@@ -63,6 +68,13 @@ def stock_to_return(order: Order, target: OrderStatus) -> list[StockChange]:
     ]
 
 
+async def give_back_uses(session: AsyncSession, orders: Sequence[Order]) -> None:
+    """Give back the promotion uses these cancelled orders took at checkout."""
+    claims = [(claim, order.user_id) for order in orders for claim in claims_of(order.promotions)]
+    if claims:
+        await redemptions.give_back(session, claims=claims)
+
+
 async def apply_transition(
     session: AsyncSession,
     *,
@@ -74,8 +86,9 @@ async def apply_transition(
 ) -> None:
     """Move a locked order (lines and history loaded) to `target`, or raise 409.
 
-    `return_stock=False` leaves the stock to the caller, which gives back a whole batch at once
-    (in one variant order: see `CatalogService.release_stock`).
+    `return_stock=False` leaves the stock and the promotion uses to the caller, which gives back a
+    whole batch at once (in one variant order: see `CatalogService.release_stock`, then
+    `give_back_uses`: stock locks before promotion locks, as the checkout takes them).
     """
     check_transition(order, target)
     order.status = target
@@ -86,6 +99,8 @@ async def apply_transition(
     order.history.append(change)
     if return_stock and target in RETURNS_STOCK:
         await catalog.release_stock(session, changes=stock_to_return(order, target))
+        if target is OrderStatus.cancelled:
+            await give_back_uses(session, [order])
     if target is OrderStatus.paid:
         count_after_commit(session, revenue, order.currency, order.total_amount)
     events.publish(session, _EVENT[target], notice(order))

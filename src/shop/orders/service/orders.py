@@ -13,7 +13,7 @@ from shop.orders.models import Order
 from shop.orders.providers import PaymentGateway
 from shop.orders.repository import OrderFilter
 from shop.orders.schemas import Actor, OrderStatus
-from shop.orders.service.lifecycle import apply_transition, check_transition, stock_to_return
+from shop.orders.service.lifecycle import apply_transition, check_transition, give_back_uses, stock_to_return
 from shop.orders.service.payments import lease_left
 from shop.orders.service.present import present_order
 from shop.orders.service.refunds import refund_order
@@ -114,6 +114,7 @@ class OrderService:
             )
             returned.extend(stock_to_return(order, OrderStatus.cancelled))
         await catalog.release_stock(session, changes=returned)
+        await give_back_uses(session, unpaid)
         return len(unpaid)
 
     async def _refund(

@@ -1,5 +1,7 @@
 """How an order is shown: its API view, and the payload of its `order.*` outbox events."""
 
+from typing import Any
+
 from shop import events
 from shop.core.schemas import Money
 from shop.orders import schemas
@@ -9,6 +11,31 @@ from shop.pricing.taxes import percent
 
 def money(amount: int, currency: str) -> Money:
     return Money(amount=amount, currency=currency)
+
+
+def tax_lines(taxes: list[dict[str, Any]], currency: str) -> list[schemas.TaxLine]:
+    """The snapshot's rows ({"rate_ppm", "taxable", "tax"}) as the API shows them."""
+    return [
+        schemas.TaxLine(
+            rate=str(percent(row["rate_ppm"])),
+            taxable=money(row["taxable"], currency),
+            tax=money(row["tax"], currency),
+        )
+        for row in taxes
+    ]
+
+
+def applied_promotions(promotions: list[dict[str, Any]], currency: str) -> list[schemas.AppliedPromotion]:
+    """The snapshot's promotions ({"promotion_id", "name", "code", "lines_discount", "shipping_discount"})."""
+    return [
+        schemas.AppliedPromotion(
+            promotion_id=row["promotion_id"],
+            name=row["name"],
+            code=row["code"],
+            amount=money(row["lines_discount"] + row["shipping_discount"], currency),
+        )
+        for row in promotions
+    ]
 
 
 def present_order(order: Order) -> schemas.Order:
@@ -31,12 +58,27 @@ def present_order(order: Order) -> schemas.Order:
                 unit_price=money(line.unit_price_amount, currency),
                 quantity=line.quantity,
                 line_total=money(line.unit_price_amount * line.quantity, currency),
+                discount=money(line.discount_amount, currency),
+                tax_rate=str(percent(line.tax_rate_ppm)),
+                tax=money(line.tax_amount, currency),
+                total=money(line.total_amount, currency),
             )
             for line in order.lines
         ],
         subtotal=money(order.subtotal_amount, currency),
-        shipping_total=money(order.shipping_amount, currency),
+        discount_total=money(order.discount_amount, currency),
+        shipping_total=money(shipping_total(order), currency),
+        tax_total=money(order.tax_amount, currency),
         total=money(order.total_amount, currency),
+        taxes=tax_lines(order.taxes, currency),
+        promotions=applied_promotions(order.promotions, currency),
+        coupon_code=order.coupon_code,
+        shipping_method=(
+            schemas.ShippingMethodRef(id=order.shipping_method_id, name=order.shipping_method_name)
+            if order.shipping_method_name is not None
+            else None
+        ),
+        prices_include_tax=order.prices_include_tax,
         currency=currency,
         shipping_address=schemas.Address.model_validate(order.shipping_address),
         email=order.email,

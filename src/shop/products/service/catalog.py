@@ -340,8 +340,10 @@ class CatalogService:
                 price_amount=variant.price_amount,
                 stock=variant.stock,
                 for_sale=variant.is_active and product_on_sale,
+                tax_class=variant.tax_class,
+                category_id=category_id,
             )
-            for variant, product_name, product_on_sale in rows
+            for variant, product_name, product_on_sale, category_id in rows
         }
 
     async def reserve_stock(

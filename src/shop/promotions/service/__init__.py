@@ -2,5 +2,17 @@
 
 from shop.promotions.service.codes import CodeService, codes
 from shop.promotions.service.promotions import PromotionService, promotions
+from shop.promotions.service.redemptions import Claim, FoundCode, Limits, Offer, RedemptionService, redemptions
 
-__all__ = ["CodeService", "PromotionService", "codes", "promotions"]
+__all__ = [
+    "Claim",
+    "CodeService",
+    "FoundCode",
+    "Limits",
+    "Offer",
+    "PromotionService",
+    "RedemptionService",
+    "codes",
+    "promotions",
+    "redemptions",
+]

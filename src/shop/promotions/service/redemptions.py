@@ -1,0 +1,239 @@
+"""Promotions as the pricing reads them, and the uses a checkout takes of them (and gives back).
+
+Reading: the active automatic promotions a customer may still use, and a code the customer typed
+(matched case-insensitively), each as `shop.pricing` takes it. Whether a promotion's window is
+open is for the pricing to judge (it has the time); a limit already reached is judged here.
+
+Taking uses is race-proof: every counter is taken with one conditional UPDATE (or an upsert for
+the per-customer counter) that returns no row when the limit is reached, under the row's lock
+until the checkout commits; the CHECK constraints of the tables refuse any excess whatever wrote
+it. Locks are taken in one fixed order (promotion rows by id, then code rows by id, then customer
+rows by promotion id), after the checkout's stock locks, so no two checkouts deadlock.
+
+Which counters are taken: a code always counts on its promotion and on itself; an automatic
+promotion counts only when it has a limit (an unlimited one applies to every checkout, which would
+otherwise all queue on its row); a per-customer counter only when the promotion has that limit.
+What was taken is recorded as `Claim`s on the order, and given back exactly when it is cancelled.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shop import pricing
+from shop.pricing.taxes import percent
+from shop.promotions.models import CustomerUse, Promotion, PromotionCode
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Which of a promotion's counters a use of it takes."""
+
+    counted: bool  # the promotion's own `uses`
+    per_customer: bool  # the customer's `uses` of it
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """The automatic promotions a customer may use now (limits permitting), and what a use takes."""
+
+    promotions: tuple[pricing.Promotion, ...]
+    limits: dict[uuid.UUID, Limits]
+
+
+@dataclass(frozen=True, slots=True)
+class FoundCode:
+    coupon: pricing.Coupon
+    code_id: uuid.UUID | None  # None: no such (active) code
+    per_customer: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A use an order takes of a promotion: the counters it holds until the order is cancelled."""
+
+    promotion_id: uuid.UUID
+    code_id: uuid.UUID | None
+    counted: bool
+    per_customer: bool
+
+
+class RedemptionService:
+    async def automatic(self, session: AsyncSession, *, customer_id: uuid.UUID | None) -> Offer:
+        """The active automatic promotions whose limits this customer has not reached."""
+        rows = await session.execute(
+            select(Promotion, CustomerUse.uses)
+            .outerjoin(
+                CustomerUse,
+                (CustomerUse.promotion_id == Promotion.id) & (CustomerUse.customer_id == customer_id),
+            )
+            .where(
+                Promotion.automatic,
+                Promotion.is_active,
+                (Promotion.max_uses.is_(None)) | (Promotion.uses < Promotion.max_uses),
+            )
+            .order_by(Promotion.id)
+        )
+        found, limits = [], {}
+        for row, customer_uses in rows:
+            if row.max_uses_per_customer is not None and (customer_uses or 0) >= row.max_uses_per_customer:
+                continue
+            found.append(as_promotion(row))
+            limits[row.id] = Limits(
+                counted=row.max_uses is not None or row.max_uses_per_customer is not None,
+                per_customer=row.max_uses_per_customer is not None,
+            )
+        return Offer(promotions=tuple(found), limits=limits)
+
+    async def find_code(self, session: AsyncSession, *, code: str, customer_id: uuid.UUID | None) -> FoundCode:
+        """The code as typed (any case), with the counts its limits are judged on."""
+        typed = code.strip().upper()
+        row = (
+            await session.execute(
+                select(PromotionCode, Promotion, CustomerUse.uses)
+                .join(Promotion, Promotion.id == PromotionCode.promotion_id)
+                .outerjoin(
+                    CustomerUse,
+                    (CustomerUse.promotion_id == Promotion.id) & (CustomerUse.customer_id == customer_id),
+                )
+                .where(PromotionCode.code == typed, Promotion.is_active)
+            )
+        ).one_or_none()
+        if row is None:
+            return FoundCode(pricing.Coupon(code=typed, promotion=None), None, per_customer=False)
+        code_row, promotion, customer_uses = row
+        uses, max_uses = _tighter((promotion.uses, promotion.max_uses), (code_row.uses, code_row.max_uses))
+        coupon = pricing.Coupon(
+            code=code_row.code,
+            promotion=as_promotion(promotion),
+            uses=uses,
+            max_uses=max_uses,
+            customer_uses=customer_uses or 0,
+            max_uses_per_customer=promotion.max_uses_per_customer,
+        )
+        return FoundCode(coupon, code_row.id, per_customer=promotion.max_uses_per_customer is not None)
+
+    def customer(self, *, customer_id: uuid.UUID, groups: Sequence[str], has_orders: bool) -> pricing.Customer:
+        """The customer as conditions see them; their first order is one with no other order not cancelled.
+
+        The caller reads the groups (the account) and the orders: this domain reads neither table.
+        """
+        return pricing.Customer(id=customer_id, groups=frozenset(groups), first_order=not has_orders)
+
+    async def take(self, session: AsyncSession, *, claims: Sequence[Claim], customer_id: uuid.UUID) -> Claim | None:
+        """Take every claim's uses; the first claim whose limit is reached, or None when all were taken.
+
+        On a refusal the caller must roll back: uses taken before it are still held.
+        """
+        for claim in sorted((c for c in claims if c.counted), key=lambda c: c.promotion_id):
+            taken = await session.scalar(
+                update(Promotion)
+                .where(
+                    Promotion.id == claim.promotion_id,
+                    Promotion.max_uses.is_(None) | (Promotion.uses < Promotion.max_uses),
+                )
+                .values(uses=Promotion.uses + 1)
+                .returning(Promotion.id)
+            )
+            if taken is None:
+                return claim
+        for claim in sorted((c for c in claims if c.code_id is not None), key=lambda c: str(c.code_id)):
+            taken = await session.scalar(
+                update(PromotionCode)
+                .where(
+                    PromotionCode.id == claim.code_id,
+                    PromotionCode.max_uses.is_(None) | (PromotionCode.uses < PromotionCode.max_uses),
+                )
+                .values(uses=PromotionCode.uses + 1)
+                .returning(PromotionCode.id)
+            )
+            if taken is None:
+                return claim
+        for claim in sorted((c for c in claims if c.per_customer), key=lambda c: c.promotion_id):
+            if not await self._take_customer_use(session, claim.promotion_id, customer_id):
+                return claim
+        return None
+
+    async def give_back(self, session: AsyncSession, *, claims: Sequence[tuple[Claim, uuid.UUID]]) -> None:
+        """Give back the uses of cancelled orders: (claim, customer id) pairs, in the order `take` locks."""
+        promotions: dict[uuid.UUID, int] = {}
+        codes: dict[uuid.UUID, int] = {}
+        customers: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
+        for claim, customer_id in claims:
+            if claim.counted:
+                promotions[claim.promotion_id] = promotions.get(claim.promotion_id, 0) + 1
+            if claim.code_id is not None:
+                codes[claim.code_id] = codes.get(claim.code_id, 0) + 1
+            if claim.per_customer:
+                key = (claim.promotion_id, customer_id)
+                customers[key] = customers.get(key, 0) + 1
+        # GREATEST: a counter an admin reset meanwhile never goes below zero.
+        for promotion_id in sorted(promotions):
+            await session.execute(
+                update(Promotion)
+                .where(Promotion.id == promotion_id)
+                .values(uses=func.greatest(Promotion.uses - promotions[promotion_id], 0))
+            )
+        for code_id in sorted(codes, key=str):
+            await session.execute(
+                update(PromotionCode)
+                .where(PromotionCode.id == code_id)
+                .values(uses=func.greatest(PromotionCode.uses - codes[code_id], 0))
+            )
+        for promotion_id, customer_id in sorted(customers):
+            await session.execute(
+                update(CustomerUse)
+                .where(CustomerUse.promotion_id == promotion_id, CustomerUse.customer_id == customer_id)
+                .values(uses=func.greatest(CustomerUse.uses - customers[(promotion_id, customer_id)], 0))
+            )
+
+    async def _take_customer_use(self, session: AsyncSession, promotion_id: uuid.UUID, customer_id: uuid.UUID) -> bool:
+        limit = select(Promotion.max_uses_per_customer).where(Promotion.id == promotion_id).scalar_subquery()
+        statement = insert(CustomerUse).values(promotion_id=promotion_id, customer_id=customer_id, uses=1)
+        statement = statement.on_conflict_do_update(
+            index_elements=[CustomerUse.promotion_id, CustomerUse.customer_id],
+            set_={"uses": CustomerUse.uses + 1},
+            where=(limit.is_(None)) | (CustomerUse.uses < limit),
+        )
+        return await session.scalar(statement.returning(CustomerUse.uses)) is not None
+
+
+def as_promotion(row: Promotion) -> pricing.Promotion:
+    """A promotion row as the pricing reads it."""
+    benefit: pricing.Benefit
+    if row.benefit == "percent" and row.percent_ppm is not None:
+        benefit = pricing.PercentOff(percent(row.percent_ppm))
+    elif row.benefit == "amount" and row.amount is not None:
+        benefit = pricing.AmountOff(row.amount)
+    else:
+        benefit = pricing.FreeShipping()
+    targets = (row.product_ids, row.variant_ids, row.category_ids)
+    applies_to = (
+        pricing.LineFilter(frozenset(row.product_ids), frozenset(row.variant_ids), frozenset(row.category_ids))
+        if any(targets)
+        else None
+    )
+    conditions = pricing.Conditions(
+        min_subtotal=row.min_subtotal,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        first_order_only=row.first_order_only,
+        customer_ids=frozenset(row.customer_ids),
+        customer_groups=frozenset(row.customer_groups),
+    )
+    return pricing.Promotion(id=row.id, name=row.name, benefit=benefit, applies_to=applies_to, conditions=conditions)
+
+
+def _tighter(*limits: tuple[int, int | None]) -> tuple[int, int | None]:
+    """Of several (uses, max) pairs, the one with the fewest uses left: it decides whether a use is left."""
+    bounded = [(uses, most) for uses, most in limits if most is not None]
+    if not bounded:
+        return limits[0][0], None
+    return min(bounded, key=lambda pair: pair[1] - pair[0])
+
+
+redemptions = RedemptionService()
