@@ -18,29 +18,19 @@ from tests.fixtures.auth import Account, create_user
 from tests.fixtures.invariants import audit_invariants
 from tests.fixtures.orders import ADDRESS, create_variants, items, stock_of
 from tests.fixtures.pricing import create_promotion, live_orders_with_code, orders_with_code, uses
-from tests.fixtures.servers import RunningServer, run_server
+from tests.fixtures.servers import RACE_SETTINGS, RunningServer, race_client, racing_server
 from tests.fixtures.settings import settings_env
-
-WORKERS = 4
-# As in test_oversell.py: enough connections for the burst, and no request shed.
-SERVER_SETTINGS = {
-    "database_pool_size": 8,
-    "database_max_overflow": 4,
-    "database_pool_timeout": 60,
-    "server_max_concurrent_requests": 0,
-}
 
 
 @pytest.fixture(scope="module")
 def server(settings: Settings) -> Iterator[RunningServer]:
-    with run_server(settings_env(settings, **SERVER_SETTINGS), WORKERS) as running:
+    with racing_server(settings_env(settings, **RACE_SETTINGS)) as running:
         yield running
 
 
 @pytest.fixture
 async def http(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(base_url=server.base_url, limits=limits, timeout=120) as client:
+    async with race_client(server) as client:
         yield client
 
 

@@ -23,31 +23,19 @@ from shop.products.models import StockMovement
 from tests.fixtures.auth import Account, create_user
 from tests.fixtures.invariants import audit_invariants
 from tests.fixtures.orders import ADDRESS, create_variants, items, stock_of
-from tests.fixtures.servers import RunningServer, run_server
+from tests.fixtures.servers import RACE_SETTINGS, RunningServer, race_client, racing_server
 from tests.fixtures.settings import settings_env
-
-WORKERS = 4
-# Enough connections for the burst (4 x 12 stays well below PostgreSQL's 100), and requests that
-# queue for one wait rather than fail: this test is about correctness, not about overload. Nor is
-# any request shed, however unevenly the burst spreads over the processes.
-SERVER_SETTINGS = {
-    "database_pool_size": 8,
-    "database_max_overflow": 4,
-    "database_pool_timeout": 60,
-    "server_max_concurrent_requests": 0,
-}
 
 
 @pytest.fixture(scope="module")
 def server(settings: Settings) -> Iterator[RunningServer]:
-    with run_server(settings_env(settings, **SERVER_SETTINGS), WORKERS) as running:
+    with racing_server(settings_env(settings, **RACE_SETTINGS)) as running:
         yield running
 
 
 @pytest.fixture
 async def http(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(base_url=server.base_url, limits=limits, timeout=120) as client:
+    async with race_client(server) as client:
         yield client
 
 

@@ -91,7 +91,7 @@ async def put_cart_shipping_address(
 
 @cart_router.put("/shipping-method", responses=error_responses(ShippingMethodUnavailable))
 async def put_cart_shipping_method(
-    body: schemas.ShippingMethodUpdate, shopper: ShopperDep, session: SessionDep, settings: SettingsDep
+    body: schemas.ShippingMethodChoice, shopper: ShopperDep, session: SessionDep, settings: SettingsDep
 ) -> schemas.Cart:
     """Choose one of the `shipping_methods` offered at the cart's address."""
     return await cart.set_method(session, settings=settings, shopper=shopper, method_id=body.shipping_method_id)

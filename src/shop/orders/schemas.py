@@ -100,7 +100,7 @@ class ShippingAddressUpdate(Schema):
     shipping_address: Address
 
 
-class ShippingMethodUpdate(Schema):
+class ShippingMethodChoice(Schema):
     shipping_method_id: uuid.UUID
 
 
