@@ -72,7 +72,7 @@ class TestPlace:
         assert order["shipping_total"] == {"amount": 0, "currency": "EUR"}
         assert order["total"] == {"amount": 4498, "currency": "EUR"}
         assert order["currency"] == "EUR"
-        assert order["shipping_address"] == {**ADDRESS, "line2": None, "phone": None}
+        assert order["shipping_address"] == {**ADDRESS, "line2": None, "region": None, "phone": None}
         assert order["email"] == customer.email
         assert order["tracking"] is None
         assert [(h["status"], h["actor_role"]) for h in order["history"]] == [("pending_payment", "customer")]

@@ -248,3 +248,29 @@ class TestCouponAtCheckout:
         await client.put("/api/v1/cart/coupon", json={"code": "cart"}, headers=customer.headers)
         order = (await checkout(client, customer)).json()
         assert (order["coupon_code"], order["total"]) == ("CART", eur(900))
+
+
+class TestRegions:
+    async def test_a_region_with_a_rate_of_its_own_is_taxed_at_it(
+        self, client: httpx.AsyncClient, resources: Resources, customer: Account
+    ) -> None:
+        """Spain charges 21 %; the Canary Islands (ES-CN) are outside the EU VAT area: 0 %."""
+        await set_tax_rate(resources, "standard", "ES", "21")
+        await set_tax_rate(resources, "standard", "ES", "0", region="ES-CN")
+        (shirt,) = await create_variants(resources, [10], prices=[12100])
+        await set_default_shipping(resources, 0)
+        spain = {**ADDRESS, "country": "ES", "city": "Madrid", "postal_code": "28013"}
+        mainland = await checkout(client, customer, (shirt, 1), address=spain)
+        islands = await checkout(client, customer, (shirt, 1), address={**spain, "region": "es-cn"})
+        assert mainland.status_code == islands.status_code == 201, (mainland.text, islands.text)
+        assert mainland.json()["tax_total"] == eur(2100)
+        assert islands.json()["tax_total"] == eur(0)
+        assert islands.json()["shipping_address"]["region"] == "ES-CN"
+
+    async def test_a_region_outside_the_country_is_refused(
+        self, client: httpx.AsyncClient, resources: Resources, customer: Account
+    ) -> None:
+        (shirt,) = await create_variants(resources, [10], prices=[1000])
+        response = await checkout(client, customer, (shirt, 1), address={**DE, "region": "ES-CN"})
+        assert_problem(response, 422, "validation_error")
+        assert await stock_of(resources, shirt) == [10]

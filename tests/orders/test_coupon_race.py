@@ -108,3 +108,18 @@ async def test_checkouts_and_cancels_racing_over_several_promotions_keep_every_c
     assert second_uses == await live_orders_with_code(resources, "TWO") <= 40
     assert all(count <= 3 for count in by_customer.values())
     await audit_invariants(resources.database)
+
+
+async def test_a_new_customer_racing_for_a_first_order_code_gets_it_once(
+    http: httpx.AsyncClient, resources: Resources
+) -> None:
+    """Every racing checkout sees no earlier order; the first-order rule alone would let each take
+    the code. A first-order-only promotion is once per customer, on the counter checkouts take."""
+    (variant,) = await create_variants(resources, [100], prices=[1000])
+    promotion = await create_promotion(resources, "First order", percent="10", code="FIRST", first_order_only=True)
+    newcomer = await create_user(resources)
+    responses = await asyncio.gather(*(checkout(http, newcomer, variant, "first") for _ in range(8)))
+    statuses = Counter(response.status_code for response in responses)
+    assert statuses == {201: 1, 422: 7}, statuses
+    assert set(refusals(list(responses))) <= {"coupon_refused:used_up", "coupon_refused:not_for_this_customer"}
+    assert await uses(resources, promotion) == (1, [1], {newcomer.id: 1})

@@ -32,3 +32,10 @@ CountryCode = Annotated[
     AfterValidator(_known_country),
     Field(description="ISO 3166-1 alpha-2 code, e.g. DE."),
 ]
+
+# ISO 3166-2: the country, a hyphen and 1 to 3 letters or digits. Accepted in any case, kept upper case.
+RegionCode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}-[A-Za-z0-9]{1,3}$"),
+    Field(description="ISO 3166-2 subdivision of `country`, e.g. ES-CN (Canary Islands)."),
+]

@@ -9,9 +9,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
 
-from shop.core.countries import CountryCode
+from shop.core.countries import CountryCode, RegionCode
 from shop.core.schemas import Money, Schema
 
 MAX_ORDER_LINES = 100
@@ -63,7 +63,15 @@ class Address(Schema):
     city: Text100
     postal_code: Text20
     country: CountryCode
+    # Where the shop has a tax rate of its own for the region (the Canary Islands), that rate applies.
+    region: RegionCode | None = None
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 ()./-]{2,29}$")] | None = None
+
+    @model_validator(mode="after")
+    def _region_in_country(self) -> "Address":
+        if self.region is not None and not self.region.startswith(f"{self.country}-"):
+            raise ValueError(f"region {self.region} is not in {self.country}")
+        return self
 
 
 # A code as a customer types it; matched case-insensitively, shown upper case.

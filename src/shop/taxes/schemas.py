@@ -8,9 +8,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, model_validator
 
-from shop.core.countries import CountryCode
+from shop.core.countries import CountryCode, RegionCode
 from shop.core.schemas import Schema
 
 TaxClassCode = Annotated[
@@ -31,12 +31,6 @@ Percent = Annotated[
         description='A percentage from 0 to 100 with at most 4 decimals, as a string: "19", "5.5", "8.875".',
         examples=["19"],
     ),
-]
-# ISO 3166-2: the country, a hyphen and 1 to 3 letters or digits. Accepted in any case, kept upper case.
-RegionCode = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}-[A-Za-z0-9]{1,3}$"),
-    Field(description="ISO 3166-2 subdivision of `country`, e.g. ES-CN (Canary Islands)."),
 ]
 
 

@@ -16,7 +16,7 @@ from shop.orders.errors import CouponRefused, ShippingMethodUnavailable, Shippin
 from shop.orders.models import Cart
 from shop.orders.schemas import MAX_ORDER_LINES
 from shop.orders.service.present import applied_promotions, money, tax_lines
-from shop.orders.service.prices import Priced, Shopper, price_lines, promotion_rows, tax_rows
+from shop.orders.service.prices import Priced, Shopper, destination_of, price_lines, promotion_rows, tax_rows
 from shop.products.schemas import SaleVariant
 from shop.products.service import catalog
 from shop.shipping.service import quotes
@@ -126,7 +126,7 @@ class CartService:
             settings=settings,
             shopper=shopper,
             lines=lines,
-            country=address["country"] if address else None,
+            destination=destination_of(address),
             method_id=row.shipping_method_id if row else None,
             cheapest=False,
             code=code,

@@ -37,7 +37,7 @@ from shop.orders.metrics import checkout_rejections, count_after_commit, orders_
 from shop.orders.models import Order, OrderLine, OrderStatusChange
 from shop.orders.schemas import MAX_ORDER_LINES, Actor, OrderStatus
 from shop.orders.service.present import notice, present_order
-from shop.orders.service.prices import Priced, Shopper, price_lines, promotion_rows, tax_rows
+from shop.orders.service.prices import Priced, Shopper, destination_of, price_lines, promotion_rows, tax_rows
 from shop.pricing import Refusal, TaxMode
 from shop.pricing.arithmetic import ppm
 from shop.products.schemas import SaleVariant
@@ -73,14 +73,15 @@ class CheckoutService:
     ) -> schemas.Order:
         cart_id: uuid.UUID | None = None
         # Checking out the cart: its chosen method and code, unless the body gives others.
-        cart_method, code = None, data.coupon_code
+        cart_method, cart_code, code = None, None, data.coupon_code
         if data.items is not None:
             requested = [(item.variant_id, item.quantity) for item in data.items]
         else:
             cart_id, requested = await self._cart_lines(session, buyer.user_id)
             row = await repository.get_cart(session, buyer.user_id) if cart_id is not None else None
             if row is not None:
-                cart_method, code = row.shipping_method_id, code or row.coupon_code
+                cart_method, cart_code = row.shipping_method_id, row.coupon_code
+                code = code or cart_code
         if not requested:
             raise EmptyOrder()
         quantities = _merge(requested)
@@ -105,7 +106,8 @@ class CheckoutService:
         events.publish(session, events.ORDER_PLACED, notice(order))
         if cart_id is not None:
             await repository.delete_lines(session, cart_id)
-            await repository.update_cart(session, cart_id, coupon_code=None)
+            if cart_code is not None:  # the code went with this order
+                await repository.update_cart(session, cart_id, coupon_code=None)
         return present_order(order)
 
     async def _price(
@@ -121,20 +123,19 @@ class CheckoutService:
         now: datetime,
     ) -> Priced:
         """The order priced; every refusal of its shipping or code is raised here, before any lock."""
-        country = data.shipping_address.country
         priced = await price_lines(
             session,
             settings=settings,
             shopper=Shopper(user_id=buyer.user_id, groups=buyer.groups),
             lines=[(variants[variant_id], quantity) for variant_id, quantity in quantities.items()],
-            country=country,
+            destination=destination_of(data.shipping_address.model_dump()),
             method_id=data.shipping_method_id or cart_method,
             cheapest=data.shipping_method_id is None,
             code=code,
             now=now,
         )
         if not priced.options:
-            raise ShippingUnavailable(country, ["body", "shipping_address", "country"])
+            raise ShippingUnavailable(data.shipping_address.country, ["body", "shipping_address", "country"])
         if priced.method is None:
             raise ShippingMethodUnavailable(
                 "This shipping method is not offered at the address.", ["body", "shipping_method_id"]

@@ -12,7 +12,7 @@ differently); in one whose prices exclude it, the tax is then added on top.
 """
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -64,6 +64,14 @@ class Shopper:
     groups: tuple[str, ...] = ()
 
 
+def destination_of(address: Mapping[str, Any] | None) -> pricing.Destination | None:
+    """Where an address (as stored, or an Address dumped) sends the order: its country, and its
+    region (ISO 3166-2) when given, whose own tax rates then win (the Canary Islands, ES-CN)."""
+    if address is None:
+        return None
+    return pricing.Destination(country=address["country"], region=address.get("region"))
+
+
 def tax_mode(settings: Settings) -> pricing.TaxMode:
     return pricing.TaxMode.inclusive if settings.prices_include_tax else pricing.TaxMode.exclusive
 
@@ -74,13 +82,13 @@ async def price_lines(
     settings: Settings,
     shopper: Shopper,
     lines: Sequence[tuple[SaleVariant, int]],
-    country: str | None,
+    destination: pricing.Destination | None,
     method_id: uuid.UUID | None,
     cheapest: bool,
     code: str | None,
     now: datetime,
 ) -> Priced:
-    """The breakdown of `lines` sent to `country` by the method `method_id` (when offered there; else,
+    """The breakdown of `lines` sent to `destination` by the method `method_id` (when offered there; else,
     with `cheapest`, the cheapest for this cart; else none yet) with `code`, for `shopper` at `now`."""
     priced_lines = [
         pricing.Line(
@@ -93,12 +101,16 @@ async def price_lines(
         )
         for variant, quantity in lines
     ]
-    offered = await quotes.offered(session, country=country) if country else []
+    offered = await quotes.offered(session, country=destination.country) if destination else []
     offer = await redemptions.automatic(session, customer_id=shopper.user_id)
     found = await redemptions.find_code(session, code=code, customer_id=shopper.user_id) if code else None
-    has_orders = await repository.has_live_order(session, shopper.user_id)
+    # Whether this is a first order matters only to a first-order promotion: no query otherwise.
+    first_order_rules = any(promotion.conditions.first_order_only for promotion in offer.promotions) or (
+        found is not None and found.coupon.promotion is not None and found.coupon.promotion.conditions.first_order_only
+    )
+    has_orders = await repository.has_live_order(session, shopper.user_id) if first_order_rules else True
     customer = redemptions.customer(customer_id=shopper.user_id, groups=shopper.groups, has_orders=has_orders)
-    destination = pricing.Destination(country=country) if country else NOWHERE
+    destination = destination or NOWHERE
     classes = {line.tax_class for line in priced_lines} | {quote.rate.tax_class for quote in offered}
     tax_rates = await rates.for_destination(session, destination=destination, tax_classes=classes)
 

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -80,12 +80,13 @@ class RedemptionService:
         )
         found, limits = [], {}
         for row, customer_uses in rows:
-            if row.max_uses_per_customer is not None and (customer_uses or 0) >= row.max_uses_per_customer:
+            per_customer = uses_per_customer(row)
+            if per_customer is not None and (customer_uses or 0) >= per_customer:
                 continue
             found.append(as_promotion(row))
             limits[row.id] = Limits(
-                counted=row.max_uses is not None or row.max_uses_per_customer is not None,
-                per_customer=row.max_uses_per_customer is not None,
+                counted=row.max_uses is not None or per_customer is not None,
+                per_customer=per_customer is not None,
             )
         return Offer(promotions=tuple(found), limits=limits)
 
@@ -113,9 +114,9 @@ class RedemptionService:
             uses=uses,
             max_uses=max_uses,
             customer_uses=customer_uses or 0,
-            max_uses_per_customer=promotion.max_uses_per_customer,
+            max_uses_per_customer=uses_per_customer(promotion),
         )
-        return FoundCode(coupon, code_row.id, per_customer=promotion.max_uses_per_customer is not None)
+        return FoundCode(coupon, code_row.id, per_customer=uses_per_customer(promotion) is not None)
 
     def customer(self, *, customer_id: uuid.UUID, groups: Sequence[str], has_orders: bool) -> pricing.Customer:
         """The customer as conditions see them; their first order is one with no other order not cancelled.
@@ -192,7 +193,13 @@ class RedemptionService:
             )
 
     async def _take_customer_use(self, session: AsyncSession, promotion_id: uuid.UUID, customer_id: uuid.UUID) -> bool:
-        limit = select(Promotion.max_uses_per_customer).where(Promotion.id == promotion_id).scalar_subquery()
+        # As uses_per_customer() reads it: LEAST ignores a NULL, and is NULL only when both are.
+        first_order_once = case((Promotion.first_order_only, 1), else_=None)
+        limit = (
+            select(func.least(Promotion.max_uses_per_customer, first_order_once))
+            .where(Promotion.id == promotion_id)
+            .scalar_subquery()
+        )
         statement = insert(CustomerUse).values(promotion_id=promotion_id, customer_id=customer_id, uses=1)
         statement = statement.on_conflict_do_update(
             index_elements=[CustomerUse.promotion_id, CustomerUse.customer_id],
@@ -200,6 +207,14 @@ class RedemptionService:
             where=(limit.is_(None)) | (CustomerUse.uses < limit),
         )
         return await session.scalar(statement.returning(CustomerUse.uses)) is not None
+
+
+def uses_per_customer(row: Promotion) -> int | None:
+    """How many uses one customer's live orders may hold (None: no limit). A first-order-only
+    promotion is once per customer: two first orders racing each see no earlier order, and only
+    this counter, taken under its row lock, lets just one of them have it."""
+    limits = [limit for limit in (row.max_uses_per_customer, 1 if row.first_order_only else None) if limit is not None]
+    return min(limits) if limits else None
 
 
 def as_promotion(row: Promotion) -> pricing.Promotion:
