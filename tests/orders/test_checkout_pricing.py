@@ -6,11 +6,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from shop.core.db import new_id, unit_of_work
 from shop.core.resources import Resources
 from shop.orders import tasks
 from shop.orders.models import Order
+from shop.products.models import Category, Product, Variant
 from tests.fixtures.auth import Account
 from tests.fixtures.orders import ADDRESS, backdate, create_variants, get_cart, items, pay, put, stock_of
 from tests.fixtures.pricing import (
@@ -274,3 +276,26 @@ class TestRegions:
         response = await checkout(client, customer, (shirt, 1), address={**DE, "region": "ES-CN"})
         assert_problem(response, 422, "validation_error")
         assert await stock_of(resources, shirt) == [10]
+
+
+class TestCategoryPromotions:
+    async def test_a_promotion_on_a_category_discounts_the_products_of_its_sub_categories(
+        self, client: httpx.AsyncClient, resources: Resources, customer: Account
+    ) -> None:
+        """As the storefront lists Men under Clothing, "10 % off Clothing" takes 10 % off a shirt in Men."""
+        clothing, men = new_id(), new_id()
+        async with unit_of_work(resources.database) as session:
+            session.add(Category(id=clothing, name="Clothing", slug="clothing"))
+            await session.flush()
+            session.add(Category(id=men, name="Men", slug="men", parent_id=clothing))
+        (shirt,) = await create_variants(resources, [10], prices=[2000])
+        (mug,) = await create_variants(resources, [10], prices=[1000], name="Mug")
+        async with unit_of_work(resources.database) as session:
+            product_id = (await session.execute(select(Variant.product_id).where(Variant.id == shirt))).scalar_one()
+            await session.execute(update(Product).where(Product.id == product_id).values(category_id=men))
+        await create_promotion(resources, "Clothing sale", automatic=True, percent="10", category_ids=[clothing])
+        await set_default_shipping(resources, 0)
+        response = await checkout(client, customer, (shirt, 1), (mug, 1))
+        assert response.status_code == 201, response.text
+        discounts = {item["name"]: item["discount"] for item in response.json()["items"]}
+        assert discounts == {"Linen Shirt - Size 0": eur(200), "Mug - Size 0": eur(0)}

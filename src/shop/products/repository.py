@@ -117,6 +117,24 @@ async def category_ancestors(session: AsyncSession, category_id: uuid.UUID) -> l
     return list(await session.scalars(select(chain.c.id)))
 
 
+async def lineages(session: AsyncSession, category_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, frozenset[uuid.UUID]]:
+    """Each of `category_ids` with every category above it, in one query."""
+    if not category_ids:
+        return {}
+    chain = (
+        select(Category.id.label("start"), Category.id, Category.parent_id)
+        .where(Category.id.in_(category_ids))
+        .cte("lineage", recursive=True)
+    )
+    chain = chain.union_all(
+        select(chain.c.start, Category.id, Category.parent_id).where(Category.id == chain.c.parent_id)
+    )
+    found: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for start, category_id in await session.execute(select(chain.c.start, chain.c.id)):
+        found.setdefault(start, set()).add(category_id)
+    return {start: frozenset(ids) for start, ids in found.items()}
+
+
 async def category_in_use(session: AsyncSession, category_id: uuid.UUID) -> bool:
     child = select(Category.id).where(Category.parent_id == category_id).limit(1)
     product = select(Product.id).where(Product.category_id == category_id).limit(1)

@@ -24,6 +24,7 @@ from shop.core.config import Settings
 from shop.orders import repository
 from shop.pricing.arithmetic import ppm
 from shop.products.schemas import SaleVariant
+from shop.products.service import catalog
 from shop.promotions.service import Claim, FoundCode, Offer, redemptions
 from shop.shipping.service import Quote, quotes
 from shop.taxes.service import NOWHERE, rates
@@ -90,6 +91,19 @@ async def price_lines(
 ) -> Priced:
     """The breakdown of `lines` sent to `destination` by the method `method_id` (when offered there; else,
     with `cheapest`, the cheapest for this cart; else none yet) with `code`, for `shopper` at `now`."""
+    offered = await quotes.offered(session, country=destination.country) if destination else []
+    offer = await redemptions.automatic(session, customer_id=shopper.user_id)
+    found = await redemptions.find_code(session, code=code, customer_id=shopper.user_id) if code else None
+    in_play = [*offer.promotions, *([found.coupon.promotion] if found and found.coupon.promotion else [])]
+    # A line is in its product's category and every one above it; asked only when a promotion
+    # in play targets categories.
+    lineages = (
+        await catalog.category_lineages(
+            session, category_ids={variant.category_id for variant, _ in lines if variant.category_id}
+        )
+        if any(promotion.applies_to and promotion.applies_to.category_ids for promotion in in_play)
+        else {}
+    )
     priced_lines = [
         pricing.Line(
             product_id=variant.product_id,
@@ -97,17 +111,14 @@ async def price_lines(
             unit_price=variant.price_amount,
             quantity=quantity,
             tax_class=variant.tax_class,
-            category_ids=frozenset([variant.category_id]) if variant.category_id else frozenset(),
+            category_ids=lineages.get(variant.category_id, frozenset([variant.category_id]))
+            if variant.category_id
+            else frozenset(),
         )
         for variant, quantity in lines
     ]
-    offered = await quotes.offered(session, country=destination.country) if destination else []
-    offer = await redemptions.automatic(session, customer_id=shopper.user_id)
-    found = await redemptions.find_code(session, code=code, customer_id=shopper.user_id) if code else None
     # Whether this is a first order matters only to a first-order promotion: no query otherwise.
-    first_order_rules = any(promotion.conditions.first_order_only for promotion in offer.promotions) or (
-        found is not None and found.coupon.promotion is not None and found.coupon.promotion.conditions.first_order_only
-    )
+    first_order_rules = any(promotion.conditions.first_order_only for promotion in in_play)
     has_orders = await repository.has_live_order(session, shopper.user_id) if first_order_rules else True
     customer = redemptions.customer(customer_id=shopper.user_id, groups=shopper.groups, has_orders=has_orders)
     destination = destination or NOWHERE

@@ -323,6 +323,12 @@ class CatalogService:
                 errors=[{"loc": ["body", "category_id"], "msg": "Unknown category", "type": "value_error"}],
             )
 
+    async def category_lineages(
+        self, session: AsyncSession, *, category_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, frozenset[uuid.UUID]]:
+        """Each category with all those above it: a promotion on Clothing discounts a T-shirt in Men."""
+        return await repository.lineages(session, category_ids)
+
     # -- stock for orders (run inside the caller's transaction) --------------------------------
 
     async def variants_for_sale(
