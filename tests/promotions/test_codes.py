@@ -182,7 +182,7 @@ class TestBulk:
         items = (await client.get(f"{PROMOTIONS}/{promotion}/codes", headers=staff.headers)).json()["items"]
         assert [item["code"] for item in items] == ["ONLY-ONE"]
 
-    async def test_two_concurrent_runs_on_one_prefix_give_distinct_codes(
+    async def test_concurrent_runs_on_one_prefix_give_distinct_codes(
         self,
         client: httpx.AsyncClient,
         staff: Account,
@@ -190,16 +190,18 @@ class TestBulk:
         resources: Resources,
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
-        # A space of 3,000 codes for 1,000: the runs collide, with each other and themselves, and top up.
+        # A space of 3,000 codes for up to 1,000: the runs collide, with each other and themselves, and top up.
         monkeypatch.setattr(generation, "random_code", lambda prefix, length: f"{prefix}{secrets.randbelow(3000):04d}")
         body = {"count": 500, "prefix": "SAME"}
         url = f"{PROMOTIONS}/{promotion}/codes/bulk"
         first, second = await asyncio.gather(
             client.post(url, json=body, headers=staff.headers), client.post(url, json=body, headers=staff.headers)
         )
-        assert (first.status_code, second.status_code) == (201, 201), (first.text, second.text)
+        # One run at a time: the other one ran after it, or was refused at once (409, nothing added).
+        statuses = [first.status_code, second.status_code]
+        assert 201 in statuses and set(statuses) <= {201, 409}, (first.text, second.text)
         made = await all_codes(resources, promotion)
-        assert len(made) == len(set(made)) == 1000
+        assert len(made) == len(set(made)) == 500 * statuses.count(201)
 
     @pytest.mark.parametrize(
         "body",

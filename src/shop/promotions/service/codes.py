@@ -1,13 +1,15 @@
 """Promotion codes: one by one, in bulk (random, unique even against concurrent runs), and exported.
 
 Codes are stored upper case and unique across every promotion; only a code-only promotion
-(`automatic` false) has codes. Adding codes locks the promotion FOR SHARE, so it cannot turn
-automatic at the same moment (its update locks it FOR UPDATE and checks for codes).
+(`automatic` false) has codes. Adding codes locks the promotion FOR KEY SHARE, so it cannot turn
+automatic at the same moment (its update locks it FOR UPDATE and checks for codes), while a
+checkout taking a use of it (FOR NO KEY UPDATE) never waits for a bulk run.
 
 A bulk run draws random codes with `secrets` from an alphabet without look-alikes, inserts them
 with ON CONFLICT DO NOTHING (a code that exists, in any promotion, is skipped) and draws again
-for the shortfall. Bulk runs take turns (`repository.lock_bulk_codes`), so two of them never
-deadlock on each other's codes.
+for the shortfall. One bulk run at a time (`repository.try_lock_bulk_codes`), so two of them
+never deadlock on each other's codes; a run that finds another one going answers 409
+`bulk_generation_in_progress` at once instead of queueing.
 """
 
 import csv
@@ -22,7 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shop.core.db import violated_constraint
 from shop.core.schemas import Page, encode_cursor
 from shop.promotions import repository, schemas
-from shop.promotions.errors import CodeTaken, PromotionCodeNotFound, PromotionIsAutomatic, PromotionNotFound
+from shop.promotions.errors import (
+    BulkGenerationInProgress,
+    CodeTaken,
+    PromotionCodeNotFound,
+    PromotionIsAutomatic,
+    PromotionNotFound,
+)
 from shop.promotions.models import Promotion, PromotionCode
 from shop.promotions.service.promotions import cursor_id
 
@@ -64,7 +72,8 @@ class CodeService:
     ) -> schemas.PromotionCodesCreated:
         """`count` new random codes: each round inserts what it lacks, skipping any code that exists."""
         await _code_only_promotion(session, promotion_id)
-        await repository.lock_bulk_codes(session)
+        if not await repository.try_lock_bulk_codes(session):
+            raise BulkGenerationInProgress()
         prefix = data.prefix or ""
         created = 0
         for _ in range(MAX_ROUNDS):
