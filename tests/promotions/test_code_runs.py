@@ -147,3 +147,108 @@ class TestIdempotentRuns:
         assert retry.status_code == 201, retry.text
         assert "Idempotent-Replayed" not in retry.headers
         assert await code_count(resources, promotion) == 5
+
+
+class PausedDownload:
+    """A GET through the app's whole ASGI stack whose client stops reading after each chunk it got,
+    until the test asks for the next one: a slow client, without sockets or timing."""
+
+    def __init__(self, app: Any, path: str, headers: dict[str, str]) -> None:
+        self.chunks: asyncio.Queue[bytes] = asyncio.Queue()
+        self.resume = asyncio.Event()
+        self.done = asyncio.Event()
+        raw_headers = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"test"), *raw_headers],
+            "client": ("127.0.0.1", 1234),
+            "server": ("test", 80),
+        }
+        self.task = asyncio.create_task(app(scope, self._receive, self._send))
+        self._requested = False
+        self.flowing = False
+
+    async def _receive(self) -> dict[str, Any]:
+        if not self._requested:
+            self._requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await self.done.wait()
+        return {"type": "http.disconnect"}
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            assert message["status"] == 200, message
+        elif message["type"] == "http.response.body" and message.get("body"):
+            await self.chunks.put(message["body"])
+            if not self.flowing:
+                # The client reads no more until told to: the server's next send waits.
+                await self.resume.wait()
+                self.resume.clear()
+
+    async def next_chunk(self) -> bytes:
+        return await asyncio.wait_for(self.chunks.get(), NO_QUEUE)
+
+    async def close(self) -> None:
+        """The client goes away: whatever the server still holds for the response is let go."""
+        self.done.set()
+        if not self.task.done():
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+
+    async def rest(self) -> bytes:
+        """Read on without pausing, to the end of the response."""
+        self.flowing = True
+        self.resume.set()
+        await asyncio.wait_for(self.task, NO_QUEUE)
+        self.done.set()
+        received = b""
+        while not self.chunks.empty():
+            received += self.chunks.get_nowait()
+        return received
+
+
+async def export_transactions_open(resources: Resources) -> int:
+    """Sessions of this database left in a transaction by a read of promotion codes."""
+    async with resources.database.engine.connect() as connection:
+        count = await connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND state LIKE 'idle in transaction%' AND query LIKE '%promotion_code%'"
+            )
+        )
+    return int(count or 0)
+
+
+class TestExportAtTheClientsPace:
+    async def test_a_paused_download_holds_no_connection_nor_transaction(
+        self,
+        app: Any,
+        client: httpx.AsyncClient,
+        staff: Account,
+        promotion: str,
+        resources: Resources,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        monkeypatch.setattr(importlib.import_module("shop.promotions.service.codes"), "EXPORT_PAGE", 10)
+        await client.post(f"{PROMOTIONS}/{promotion}/codes/bulk", json={"count": 25}, headers=staff.headers)
+        download = PausedDownload(app, f"{PROMOTIONS}/{promotion}/codes.csv", staff.headers)
+        try:
+            received = await download.next_chunk()
+            if received == b"code,max_uses,uses,created_at\n":
+                download.resume.set()
+                received += await download.next_chunk()
+            # Paused after the header and the first page: the download waits on the client alone.
+            assert received.count(b"\n") == 11
+            assert await export_transactions_open(resources) == 0
+            received += await download.rest()
+            assert received.count(b"\n") == 26
+        finally:
+            await download.close()

@@ -112,24 +112,25 @@ class CodeService:
     async def export_csv(
         self, sessions: async_sessionmaker[AsyncSession], *, promotion_id: uuid.UUID
     ) -> AsyncIterator[bytes]:
-        """The codes as CSV, a page at a time from one snapshot: never all of them in memory.
+        """The codes as CSV, a page at a time (keyset on the id): never all of them in memory.
 
-        It runs while the response streams, after the request's own session is done, so it
-        reads through a session of its own.
+        The download goes at the client's pace, so each page is read in a short session of its
+        own, closed before the page is yielded: a slow or paused client holds no pooled
+        connection and no open transaction. Codes added or deleted while it runs may or may not
+        be in it; every code that exists throughout is in it once.
         """
         yield _csv_row(CSV_HEADER)
-        async with sessions() as session:
-            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-            after: uuid.UUID | None = None
-            while page := await repository.export_codes(
-                session, promotion_id=promotion_id, after_id=after, limit=EXPORT_PAGE
-            ):
-                rows = (
-                    (code.code, "" if code.max_uses is None else code.max_uses, code.uses, code.created_at.isoformat())
-                    for code in page
+        after: uuid.UUID | None = None
+        while True:
+            async with sessions() as session:
+                page = await repository.export_codes(
+                    session, promotion_id=promotion_id, after_id=after, limit=EXPORT_PAGE
                 )
-                yield b"".join(_csv_row(row) for row in rows)
-                after = page[-1].id
+                chunk = b"".join(_csv_row(_export_row(code)) for code in page)
+            if not page:
+                return
+            yield chunk
+            after = page[-1].id
 
 
 async def _code_only_promotion(session: AsyncSession, promotion_id: uuid.UUID) -> Promotion:
@@ -139,6 +140,10 @@ async def _code_only_promotion(session: AsyncSession, promotion_id: uuid.UUID) -
     if promotion.automatic:
         raise PromotionIsAutomatic("An automatic promotion applies without a code.")
     return promotion
+
+
+def _export_row(code: PromotionCode) -> tuple[object, ...]:
+    return (code.code, "" if code.max_uses is None else code.max_uses, code.uses, code.created_at.isoformat())
 
 
 def _csv_row(values: tuple[object, ...]) -> bytes:
