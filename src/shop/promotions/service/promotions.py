@@ -115,7 +115,10 @@ class PromotionService:
         if "applies_to" in given:
             _set_targets(promotion, data.applies_to)
         if "conditions" in given:
-            _set_conditions(promotion, data.conditions or schemas.Conditions(), currency)
+            if data.conditions is None:
+                _set_conditions(promotion, schemas.Conditions(), currency)
+            else:
+                _merge_conditions(promotion, data.conditions, currency)
         if "max_uses" in given:
             promotion.max_uses = data.max_uses
         if "max_uses_per_customer" in given:
@@ -161,6 +164,31 @@ def _set_conditions(promotion: Promotion, conditions: schemas.Conditions, curren
     promotion.first_order_only = conditions.first_order_only
     promotion.customer_ids = list(conditions.customer_ids)
     promotion.customer_groups = list(conditions.customer_groups)
+
+
+def _merge_conditions(promotion: Promotion, patch: schemas.ConditionsUpdate, currency: str) -> None:
+    """Change the conditions the patch gives, keep the others; the window left must start before it ends."""
+    given = patch.model_fields_set
+    if "min_subtotal" in given:
+        minimum = patch.min_subtotal
+        loc = ("body", "conditions", "min_subtotal")
+        promotion.min_subtotal = None if minimum is None else store_amount(minimum, currency, loc)
+    if "starts_at" in given:
+        promotion.starts_at = patch.starts_at
+    if "ends_at" in given:
+        promotion.ends_at = patch.ends_at
+    if patch.first_order_only is not None:
+        promotion.first_order_only = patch.first_order_only
+    if patch.customer_ids is not None:
+        promotion.customer_ids = list(patch.customer_ids)
+    if patch.customer_groups is not None:
+        promotion.customer_groups = list(patch.customer_groups)
+    starts_at, ends_at = promotion.starts_at, promotion.ends_at
+    if starts_at is not None and ends_at is not None and starts_at >= ends_at:
+        field = "ends_at" if "ends_at" in given else "starts_at"
+        msg = "starts_at must come before ends_at"
+        error = {"loc": ["body", "conditions", field], "msg": msg, "type": "value_error"}
+        raise UnprocessableEntity("The promotion's window must start before it ends.", errors=[error])
 
 
 def store_amount(money: Money | schemas.AmountOffMoney | schemas.Threshold, currency: str, loc: tuple[str, ...]) -> int:
