@@ -80,8 +80,22 @@ class TestOneCode:
             {"code": "VALID", "max_uses": 0},
             {"code": "VALID", "uses": 1},
             {},
+            {"code": "-1-1"},
+            {"code": "_ABC"},
         ],
-        ids=["short", "long", "space", "accent", "punctuation", "number", "max-uses-0", "extra", "empty"],
+        ids=[
+            "short",
+            "long",
+            "space",
+            "accent",
+            "punctuation",
+            "number",
+            "max-uses-0",
+            "extra",
+            "empty",
+            "formula",
+            "underscore-first",
+        ],
     )
     async def test_invalid_codes_are_a_422(
         self, client: httpx.AsyncClient, staff: Account, promotion: str, body: dict[str, Any]
@@ -216,6 +230,8 @@ class TestBulk:
             {"count": 5, "length": 17},
             {"count": 5, "max_uses": 0},
             {"count": 5, "alphabet": "AB"},
+            {"count": 5, "prefix": "-1-"},
+            {"count": 5, "prefix": "_X"},
         ],
         ids=[
             "zero",
@@ -228,6 +244,8 @@ class TestBulk:
             "long",
             "max-uses",
             "extra",
+            "formula-prefix",
+            "underscore-prefix",
         ],
     )
     async def test_invalid_runs_are_a_422(

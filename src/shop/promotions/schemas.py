@@ -184,15 +184,27 @@ class Promotion(Schema):
     updated_at: datetime
 
 
+# A letter or a digit first: the CSV export must not start a cell with "-" (or "=", "+", "@"),
+# which a spreadsheet would evaluate as a formula ("-1-1").
 CodeText = Annotated[
     str,
-    StringConstraints(pattern=rf"^[A-Za-z0-9_-]{{{CODE_MIN_LENGTH},{CODE_MAX_LENGTH}}}$", max_length=CODE_MAX_LENGTH),
+    StringConstraints(
+        pattern=rf"^[A-Za-z0-9][A-Za-z0-9_-]{{{CODE_MIN_LENGTH - 1},{CODE_MAX_LENGTH - 1}}}$",
+        max_length=CODE_MAX_LENGTH,
+    ),
     AfterValidator(str.upper),
-    Field(description="Letters, digits, - and _; matched case-insensitively, stored upper case."),
+    Field(
+        description=(
+            "Letters, digits, - and _, starting with a letter or a digit;"
+            " matched case-insensitively, stored upper case."
+        )
+    ),
 ]
 Prefix = Annotated[
     str,
-    StringConstraints(pattern=rf"^[A-Za-z0-9_-]{{1,{PREFIX_MAX_LENGTH}}}$", max_length=PREFIX_MAX_LENGTH),
+    StringConstraints(
+        pattern=rf"^[A-Za-z0-9][A-Za-z0-9_-]{{0,{PREFIX_MAX_LENGTH - 1}}}$", max_length=PREFIX_MAX_LENGTH
+    ),
     AfterValidator(str.upper),
 ]
 
