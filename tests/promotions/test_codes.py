@@ -23,6 +23,7 @@ CODE_IDS = "/api/v1/admin/promotion-codes"
 RANDOM_PART = re.compile(r"^[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]+$")
 # The module, not the singleton the service package exports under the same name.
 generation = importlib.import_module("shop.promotions.service.codes")
+repository = importlib.import_module("shop.promotions.repository")
 
 
 @pytest.fixture
@@ -61,6 +62,27 @@ class TestOneCode:
         for target, code in ((promotion, "spring"), (other, "Spring")):
             response = await client.post(f"{PROMOTIONS}/{target}/codes", json={"code": code}, headers=staff.headers)
             assert_problem(response, 409, "code_taken")
+
+    async def test_two_concurrent_creates_of_one_code_give_one_201_and_one_409(
+        self, client: httpx.AsyncClient, staff: Account, promotion: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Both requests find the code free before either writes it: the unique index decides.
+        both_checked = asyncio.Barrier(2)
+        code_exists = repository.code_exists
+
+        async def checked_together(*args: Any, **kwargs: Any) -> bool:
+            exists = bool(await code_exists(*args, **kwargs))
+            await asyncio.wait_for(both_checked.wait(), 10)
+            return exists
+
+        monkeypatch.setattr(repository, "code_exists", checked_together)
+        url = f"{PROMOTIONS}/{promotion}/codes"
+        responses = await asyncio.gather(
+            client.post(url, json={"code": "RACE"}, headers=staff.headers),
+            client.post(url, json={"code": "race"}, headers=staff.headers),
+        )
+        assert sorted(response.status_code for response in responses) == [201, 409], [r.text for r in responses]
+        assert_problem(next(r for r in responses if r.status_code == 409), 409, "code_taken")
 
     async def test_an_automatic_promotion_takes_no_code(self, client: httpx.AsyncClient, staff: Account) -> None:
         automatic = (await create_promotion(client, staff.headers, automatic=True))["id"]

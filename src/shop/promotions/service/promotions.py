@@ -4,10 +4,8 @@ must respect (a limit never below the uses taken, no codes on an automatic promo
 import uuid
 from decimal import Decimal
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shop.core.db import violated_constraint
 from shop.core.errors import UnprocessableEntity
 from shop.core.schemas import Money, Page, decode_cursor, encode_cursor, invalid_cursor
 from shop.pricing.arithmetic import ppm
@@ -90,7 +88,7 @@ class PromotionService:
         _set_targets(promotion, data.applies_to)
         _set_conditions(promotion, data.conditions, currency)
         session.add(promotion)
-        await _flush(session)
+        await session.flush()
         await session.refresh(promotion)
         return present(promotion, currency)
 
@@ -125,7 +123,7 @@ class PromotionService:
             promotion.max_uses_per_customer = data.max_uses_per_customer
         if data.is_active is not None:
             promotion.is_active = data.is_active
-        await _flush(session)
+        await session.flush()
         await session.refresh(promotion)
         return present(promotion, currency)
 
@@ -199,16 +197,6 @@ def store_amount(money: Money | schemas.AmountOffMoney | schemas.Threshold, curr
             errors=[{"loc": [*loc, "currency"], "msg": f"Must be {currency}", "type": "value_error"}],
         )
     return money.amount
-
-
-async def _flush(session: AsyncSession) -> None:
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        # The uses counter moved past the new limit between the check and this write.
-        if (violated_constraint(exc) or "") == "ck_promotion_uses_within_limit":
-            raise LimitBelowUses("Orders already hold more uses of this promotion than the new limit.") from None
-        raise
 
 
 def cursor_id(cursor: str) -> uuid.UUID:
