@@ -31,10 +31,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.core.db import Base, TimestampMixin, new_id
+from shop.core.groups import GROUP_MAX_LENGTH
 
 BENEFITS = ("percent", "amount", "free_shipping")
 CODE_MAX_LENGTH = 40
-GROUP_MAX_LENGTH = 40
 
 
 class Promotion(TimestampMixin, Base):

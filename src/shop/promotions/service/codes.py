@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shop.core.db import violated_constraint
-from shop.core.schemas import Page, encode_cursor
+from shop.core.schemas import Page, after_id, next_id_cursor
 from shop.promotions import repository, schemas
 from shop.promotions.errors import (
     BulkGenerationInProgress,
@@ -32,7 +32,6 @@ from shop.promotions.errors import (
     PromotionNotFound,
 )
 from shop.promotions.models import Promotion, PromotionCode
-from shop.promotions.service.promotions import cursor_id
 
 # No 0/O or 1/I: a code read aloud or copied from paper is typed right.
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -95,10 +94,10 @@ class CodeService:
     ) -> Page[schemas.PromotionCode]:
         if await repository.get_promotion(session, promotion_id) is None:
             raise PromotionNotFound("No such promotion.")
-        before_id = cursor_id(cursor) if cursor is not None else None
+        before_id = after_id(cursor)
         rows = await repository.page_codes(session, promotion_id=promotion_id, limit=limit + 1, before_id=before_id)
         items = [schemas.PromotionCode.model_validate(row) for row in rows[:limit]]
-        next_cursor = encode_cursor({"id": str(rows[limit - 1].id)}) if len(rows) > limit else None
+        next_cursor = next_id_cursor([row.id for row in rows], limit)
         return Page[schemas.PromotionCode](items=items, next_cursor=next_cursor)
 
     async def delete(self, session: AsyncSession, *, code_id: uuid.UUID) -> None:

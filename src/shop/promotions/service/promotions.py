@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.errors import UnprocessableEntity
-from shop.core.schemas import Money, Page, decode_cursor, encode_cursor, invalid_cursor
+from shop.core.schemas import Page, after_id, next_id_cursor, store_amount
 from shop.pricing.arithmetic import ppm
 from shop.promotions import repository, schemas
 from shop.promotions.errors import LimitBelowUses, PromotionHasCodes, PromotionNotFound
@@ -64,10 +64,9 @@ class PromotionService:
     async def page(
         self, session: AsyncSession, *, currency: str, where: PromotionFilter, limit: int, cursor: str | None
     ) -> Page[schemas.Promotion]:
-        before_id = cursor_id(cursor) if cursor is not None else None
-        rows = await repository.page_promotions(session, limit=limit + 1, before_id=before_id, where=where)
+        rows = await repository.page_promotions(session, limit=limit + 1, before_id=after_id(cursor), where=where)
         items = [present(row, currency) for row in rows[:limit]]
-        next_cursor = encode_cursor({"id": str(rows[limit - 1].id)}) if len(rows) > limit else None
+        next_cursor = next_id_cursor([row.id for row in rows], limit)
         return Page[schemas.Promotion](items=items, next_cursor=next_cursor)
 
     async def get(self, session: AsyncSession, *, promotion_id: uuid.UUID, currency: str) -> schemas.Promotion:
@@ -187,24 +186,6 @@ def _merge_conditions(promotion: Promotion, patch: schemas.ConditionsUpdate, cur
         msg = "starts_at must come before ends_at"
         error = {"loc": ["body", "conditions", field], "msg": msg, "type": "value_error"}
         raise UnprocessableEntity("The promotion's window must start before it ends.", errors=[error])
-
-
-def store_amount(money: Money | schemas.AmountOffMoney | schemas.Threshold, currency: str, loc: tuple[str, ...]) -> int:
-    """The amount of a Money in the store's currency; another currency is a 422 (no conversion)."""
-    if money.currency != currency:
-        raise UnprocessableEntity(
-            f"Amounts are in {currency}.",
-            errors=[{"loc": [*loc, "currency"], "msg": f"Must be {currency}", "type": "value_error"}],
-        )
-    return money.amount
-
-
-def cursor_id(cursor: str) -> uuid.UUID:
-    values = decode_cursor(cursor, {"id"})
-    try:
-        return uuid.UUID(str(values["id"]))
-    except ValueError:
-        raise invalid_cursor() from None
 
 
 promotions = PromotionService()
