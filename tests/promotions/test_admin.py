@@ -236,6 +236,71 @@ class TestUpdate:
         response = await client.patch(f"{PROMOTIONS}/{created['id']}", json={"conditions": None}, headers=staff.headers)
         assert response.json()["conditions"]["first_order_only"] is False
 
+    async def test_a_partial_conditions_changes_only_what_it_gives(
+        self, client: httpx.AsyncClient, staff: Account
+    ) -> None:
+        conditions = {
+            "min_subtotal": {"amount": 5000, "currency": "EUR"},
+            "starts_at": "2026-12-01T00:00:00Z",
+            "customer_groups": ["vip"],
+            "first_order_only": True,
+        }
+        created = await create_promotion(client, staff.headers, conditions=conditions)
+        url = f"{PROMOTIONS}/{created['id']}"
+        change = {"conditions": {"ends_at": "2027-01-01T00:00:00Z", "min_subtotal": None}}
+        response = await client.patch(url, json=change, headers=staff.headers)
+        assert response.status_code == 200, response.text
+        assert response.json()["conditions"] == {
+            **created["conditions"],
+            "ends_at": "2027-01-01T00:00:00Z",
+            "min_subtotal": None,
+        }
+
+    @pytest.mark.parametrize(
+        "change",
+        [{"ends_at": "2026-11-01T00:00:00Z"}, {"ends_at": "2026-12-01T00:00:00Z"}],
+        ids=["before", "same"],
+    )
+    async def test_an_end_not_after_the_stored_start_is_a_422(
+        self, client: httpx.AsyncClient, staff: Account, change: dict[str, Any]
+    ) -> None:
+        created = await create_promotion(client, staff.headers, conditions={"starts_at": "2026-12-01T00:00:00Z"})
+        url = f"{PROMOTIONS}/{created['id']}"
+        response = await client.patch(url, json={"conditions": change}, headers=staff.headers)
+        assert_problem(response, 422, "validation_error")
+        assert response.json()["errors"][0]["loc"] == ["body", "conditions", "ends_at"]
+        assert (await client.get(url, headers=staff.headers)).json() == created
+
+    async def test_a_start_not_before_the_stored_end_is_a_422(self, client: httpx.AsyncClient, staff: Account) -> None:
+        created = await create_promotion(client, staff.headers, conditions={"ends_at": "2026-12-01T00:00:00Z"})
+        change = {"conditions": {"starts_at": "2026-12-24T00:00:00Z"}}
+        response = await client.patch(f"{PROMOTIONS}/{created['id']}", json=change, headers=staff.headers)
+        assert_problem(response, 422, "validation_error")
+        assert response.json()["errors"][0]["loc"] == ["body", "conditions", "starts_at"]
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"name": None},
+            {"automatic": None},
+            {"benefit": None},
+            {"is_active": None},
+            {"conditions": {"first_order_only": None}},
+            {"conditions": {"customer_ids": None}},
+            {"conditions": {"customer_groups": None}},
+        ],
+        ids=["name", "automatic", "benefit", "is-active", "first-order-only", "customer-ids", "customer-groups"],
+    )
+    async def test_null_for_a_field_that_cannot_be_null_is_a_422(
+        self, client: httpx.AsyncClient, staff: Account, change: dict[str, Any]
+    ) -> None:
+        created = await create_promotion(client, staff.headers)
+        response = await client.patch(f"{PROMOTIONS}/{created['id']}", json=change, headers=staff.headers)
+        assert_problem(response, 422, "validation_error")
+        field, value = next(iter(change.items()))
+        expected = ["body", field] if value is None else ["body", field, next(iter(value))]
+        assert response.json()["errors"][0]["loc"] == expected
+
     async def test_max_uses_cannot_go_below_the_uses_taken(
         self, client: httpx.AsyncClient, staff: Account, resources: Resources
     ) -> None:

@@ -34,8 +34,13 @@ async def test_groups_left_out_stay_and_an_empty_list_clears_them(
 async def test_a_customer_does_not_see_their_groups(
     client: httpx.AsyncClient, admin: Account, customer: Account
 ) -> None:
-    await client.patch(f"{USERS}/{customer.id}", json={"groups": ["vip"]}, headers=admin.headers)
-    assert "groups" not in (await client.get("/api/v1/users/me", headers=customer.headers)).json()
+    given = await client.patch(f"{USERS}/{customer.id}", json={"groups": ["vip"]}, headers=admin.headers)
+    assert given.status_code == 200, given.text
+    assert given.json()["groups"] == ["vip"]
+    own = await client.get("/api/v1/users/me", headers=customer.headers)
+    assert own.status_code == 200, own.text
+    assert own.json()["id"] == str(customer.id)
+    assert "groups" not in own.json()
 
 
 @pytest.mark.parametrize(

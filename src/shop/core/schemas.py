@@ -7,7 +7,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 
 from fastapi import Query
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
@@ -27,6 +27,27 @@ class Schema(BaseModel):
 class Money(Schema):
     amount: int = Field(description="Integer amount in minor units (cents).")
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")
+
+
+class MoneyIn(Protocol):
+    """An amount of a request body: a Money, or a domain's own bounded copy of one."""
+
+    @property
+    def amount(self) -> int: ...
+
+    @property
+    def currency(self) -> str: ...
+
+
+def store_amount(money: MoneyIn, currency: str, loc: Sequence[str | int]) -> int:
+    """The minor units of an amount of the body, which must be in the store's currency: another
+    currency is a 422 at `loc`'s `currency` (there is no conversion)."""
+    if money.currency != currency:
+        raise UnprocessableEntity(
+            f"Amounts are in {currency}.",
+            errors=[{"loc": [*loc, "currency"], "msg": f"Must be {currency}", "type": "value_error"}],
+        )
+    return money.amount
 
 
 # An RFC 3339 date-time, as OpenAPI's `date-time` format means it: pydantic alone would also

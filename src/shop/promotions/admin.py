@@ -8,10 +8,13 @@ from fastapi.responses import StreamingResponse
 
 from shop.core.deps import ResourcesDep, SessionDep, SettingsDep
 from shop.core.errors import error_responses
+from shop.core.idempotency import IdempotencyInProgress, IdempotencyKeyReused, InvalidIdempotencyKey
 from shop.core.routing import shop_router
 from shop.core.schemas import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize
 from shop.promotions import schemas
+from shop.promotions.dependencies import IdempotencyKey
 from shop.promotions.errors import (
+    BulkGenerationInProgress,
     CodeTaken,
     LimitBelowUses,
     PromotionCodeNotFound,
@@ -22,6 +25,8 @@ from shop.promotions.errors import (
 from shop.promotions.models import PromotionCode
 from shop.promotions.repository import PromotionFilter
 from shop.promotions.service import codes, promotions
+
+IDEMPOTENCY_ERRORS = (InvalidIdempotencyKey, IdempotencyKeyReused, IdempotencyInProgress)
 
 router = shop_router(prefix="/admin", tags=["admin: promotions"])
 
@@ -99,12 +104,18 @@ async def create_promotion_code(
 @router.post(
     "/promotions/{promotion_id}/codes/bulk",
     status_code=201,
-    responses=error_responses(PromotionNotFound, CodeTaken, PromotionIsAutomatic),
+    dependencies=[IdempotencyKey],
+    responses=error_responses(
+        PromotionNotFound, CodeTaken, PromotionIsAutomatic, BulkGenerationInProgress, *IDEMPOTENCY_ERRORS
+    ),
 )
 async def generate_promotion_codes(
     promotion_id: uuid.UUID, data: schemas.PromotionCodeBulkCreate, session: SessionDep
 ) -> schemas.PromotionCodesCreated:
-    """Generate `count` random codes (single-use unless `max_uses` says otherwise), all new."""
+    """Generate `count` random codes (single-use unless `max_uses` says otherwise), all new.
+
+    One run at a time: while another runs, 409 `bulk_generation_in_progress` with `Retry-After`.
+    A retry with the request's `Idempotency-Key` gets the first answer instead of more codes."""
     return await codes.create_many(session, promotion_id=promotion_id, data=data)
 
 

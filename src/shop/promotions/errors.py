@@ -29,6 +29,19 @@ class PromotionHasCodes(Conflict):
     code = "promotion_has_codes"
 
 
+class BulkGenerationInProgress(Conflict):
+    """Another bulk run holds the turn: this one did not start, and a retry shortly may."""
+
+    code = "bulk_generation_in_progress"
+    final = False
+    response_headers = ("Retry-After",)
+    # A run of 10,000 codes takes a few seconds.
+    RETRY_AFTER = 5
+
+    def __init__(self, detail: str = "Another bulk code run is in progress; retry shortly.") -> None:
+        super().__init__(detail, headers={"Retry-After": str(self.RETRY_AFTER)})
+
+
 class LimitBelowUses(Conflict):
     """A usage limit below the uses orders already hold: cancel those orders, or keep the limit."""
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Uuid,
@@ -30,10 +31,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.core.db import Base, TimestampMixin, new_id
+from shop.core.groups import GROUP_MAX_LENGTH
 
 BENEFITS = ("percent", "amount", "free_shipping")
 CODE_MAX_LENGTH = 40
-GROUP_MAX_LENGTH = 40
 
 
 class Promotion(TimestampMixin, Base):
@@ -88,10 +89,13 @@ class PromotionCode(TimestampMixin, Base):
         CheckConstraint("code = upper(code)", name="code_upper_case"),
         CheckConstraint("max_uses IS NULL OR max_uses > 0", name="max_uses_positive"),
         CheckConstraint("uses >= 0 AND (max_uses IS NULL OR uses <= max_uses)", name="uses_within_limit"),
+        # A promotion's codes in id order: the export's and the list's keyset pages (it also
+        # serves the foreign key, so promotion_id needs no index of its own).
+        Index("ix_promotion_code_promotion_id_id", "promotion_id", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    promotion_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("promotion.id", ondelete="CASCADE"), index=True)
+    promotion_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("promotion.id", ondelete="CASCADE"))
     code: Mapped[str] = mapped_column(String(CODE_MAX_LENGTH), unique=True)
     max_uses: Mapped[int | None] = mapped_column(Integer)
     uses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -25,10 +25,11 @@ async def get_promotion(session: AsyncSession, promotion_id: uuid.UUID) -> Promo
 
 
 async def lock_promotion(session: AsyncSession, promotion_id: uuid.UUID, *, share: bool = False) -> Promotion | None:
-    """The promotion, locked until the transaction ends: FOR UPDATE to change it, FOR SHARE to add
-    codes to it (so it cannot turn automatic meanwhile, while other code writers still go on)."""
+    """The promotion, locked until the transaction ends: FOR UPDATE to change it, FOR KEY SHARE to
+    add codes to it (so it cannot turn automatic meanwhile, while other code writers go on, and a
+    checkout's `UPDATE promotion SET uses = uses + 1`, which takes FOR NO KEY UPDATE, never waits)."""
     query = select(Promotion).where(Promotion.id == promotion_id).execution_options(populate_existing=True)
-    query = query.with_for_update(read=share)
+    query = query.with_for_update(read=share, key_share=share)
     return await session.scalar(query)
 
 
@@ -95,14 +96,15 @@ async def export_codes(
     return (await session.scalars(query)).all()
 
 
-async def lock_bulk_codes(session: AsyncSession) -> None:
-    """Wait for any other bulk run to end, and keep others waiting until this transaction ends.
+async def try_lock_bulk_codes(session: AsyncSession) -> bool:
+    """Take the bulk runs' turn until this transaction ends, or False at once if another run has it.
 
     Concurrent runs would wait on each other's uncommitted codes when they collide, and a run
     topping up could then wait on one that waits on it: a deadlock. Runs one after the other
-    cannot; each still skips whatever exists when it inserts.
+    cannot; each still skips whatever exists when it inserts. Never waiting for the turn keeps a
+    queue of runs from holding pooled connections and running into the statement timeout.
     """
-    await session.execute(select(func.pg_advisory_xact_lock(BULK_CODES_LOCK)))
+    return bool(await session.scalar(select(func.pg_try_advisory_xact_lock(BULK_CODES_LOCK))))
 
 
 async def insert_new_codes(

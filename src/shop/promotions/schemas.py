@@ -10,7 +10,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, Field, StrictBool, StrictInt, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StrictBool, StrictInt, StringConstraints, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from shop.core.groups import CustomerGroups
 from shop.core.schemas import Rfc3339Datetime, Schema
@@ -124,18 +125,48 @@ class PromotionCreate(Schema):
     is_active: StrictBool = True
 
 
-class PromotionUpdate(Schema):
-    """Fields left out stay as they are. `applies_to` and `conditions` replace the whole object
-    (null: the whole order, no conditions); `max_uses` and `max_uses_per_customer` null: unlimited."""
+def _not_null(value: object) -> object:
+    # Runs only on a value given: a field left out keeps its default (None) unvalidated.
+    if value is None:
+        raise ValueError("Input may not be null: leave the field out to keep it as it is")
+    return value
 
-    name: Name | None = None
-    automatic: StrictBool | None = None
-    benefit: Benefit | None = None
+
+class ConditionsUpdate(Schema):
+    """Only the conditions given change, the others stay as they are; `min_subtotal`, `starts_at` and
+    `ends_at` take null to clear them. The window the change leaves must still start before it ends."""
+
+    min_subtotal: Threshold | None = None
+    starts_at: Rfc3339Datetime | None = None
+    ends_at: Rfc3339Datetime | None = None
+    first_order_only: StrictBool | SkipJsonSchema[None] = None
+    customer_ids: Ids | SkipJsonSchema[None] = None
+    customer_groups: CustomerGroups | SkipJsonSchema[None] = None
+
+    _given_not_null = field_validator("first_order_only", "customer_ids", "customer_groups")(_not_null)
+
+    @model_validator(mode="after")
+    def _window(self) -> Self:
+        if self.starts_at is not None and self.ends_at is not None and self.starts_at >= self.ends_at:
+            raise ValueError("starts_at must come before ends_at")
+        return self
+
+
+class PromotionUpdate(Schema):
+    """Fields left out stay as they are. `applies_to` replaces the whole object (null: the whole
+    order); `conditions` changes only the conditions it gives (null: no conditions at all);
+    `max_uses` and `max_uses_per_customer` null: unlimited. The other fields cannot be null."""
+
+    name: Name | SkipJsonSchema[None] = None
+    automatic: StrictBool | SkipJsonSchema[None] = None
+    benefit: Benefit | SkipJsonSchema[None] = None
     applies_to: AppliesTo | None = None
-    conditions: Conditions | None = None
+    conditions: ConditionsUpdate | None = None
     max_uses: Limit | None = None
     max_uses_per_customer: Limit | None = None
-    is_active: StrictBool | None = None
+    is_active: StrictBool | SkipJsonSchema[None] = None
+
+    _given_not_null = field_validator("name", "automatic", "benefit", "is_active")(_not_null)
 
 
 class Promotion(Schema):
@@ -153,15 +184,27 @@ class Promotion(Schema):
     updated_at: datetime
 
 
+# A letter or a digit first: the CSV export must not start a cell with "-" (or "=", "+", "@"),
+# which a spreadsheet would evaluate as a formula ("-1-1").
 CodeText = Annotated[
     str,
-    StringConstraints(pattern=rf"^[A-Za-z0-9_-]{{{CODE_MIN_LENGTH},{CODE_MAX_LENGTH}}}$", max_length=CODE_MAX_LENGTH),
+    StringConstraints(
+        pattern=rf"^[A-Za-z0-9][A-Za-z0-9_-]{{{CODE_MIN_LENGTH - 1},{CODE_MAX_LENGTH - 1}}}$",
+        max_length=CODE_MAX_LENGTH,
+    ),
     AfterValidator(str.upper),
-    Field(description="Letters, digits, - and _; matched case-insensitively, stored upper case."),
+    Field(
+        description=(
+            "Letters, digits, - and _, starting with a letter or a digit;"
+            " matched case-insensitively, stored upper case."
+        )
+    ),
 ]
 Prefix = Annotated[
     str,
-    StringConstraints(pattern=rf"^[A-Za-z0-9_-]{{1,{PREFIX_MAX_LENGTH}}}$", max_length=PREFIX_MAX_LENGTH),
+    StringConstraints(
+        pattern=rf"^[A-Za-z0-9][A-Za-z0-9_-]{{0,{PREFIX_MAX_LENGTH - 1}}}$", max_length=PREFIX_MAX_LENGTH
+    ),
     AfterValidator(str.upper),
 ]
 

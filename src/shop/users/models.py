@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.core.db import Base, TimestampMixin, new_id
+from shop.core.groups import GROUP_MAX_LENGTH
 from shop.core.security import Role
 from shop.users.schemas import EMAIL_MAX_LENGTH, FULL_NAME_MAX_LENGTH
 
@@ -39,7 +40,9 @@ class User(TimestampMixin, Base):
     )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Customer groups ("wholesale", "vip"): what a promotion may be limited to.
-    groups: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list, server_default=text("'{}'"))
+    groups: Mapped[list[str]] = mapped_column(
+        ARRAY(String(GROUP_MAX_LENGTH)), default=list, server_default=text("'{}'")
+    )
 
 
 class RefreshToken(Base):

@@ -15,8 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.cache import CacheKey, invalidate_after_commit
 from shop.core.db import violated_constraint
-from shop.core.errors import UnprocessableEntity
-from shop.core.schemas import Money, Page
+from shop.core.schemas import Money, Page, store_amount
 from shop.products import repository, schemas
 from shop.products.errors import (
     InsufficientStock,
@@ -225,7 +224,7 @@ class CatalogService:
         if variant is None:
             raise VariantNotFound()
         if data.price is not None:
-            variant.price_amount = _amount(data.price, currency, ("body", "price"))
+            variant.price_amount = store_amount(data.price, currency, ("body", "price"))
         if data.name is not None:
             variant.name = data.name
         if data.attributes is not None:
@@ -278,7 +277,7 @@ class CatalogService:
             product_id=product_id,
             sku=data.sku,
             name=data.name,
-            price_amount=_amount(data.price, currency, ("body", "price")),
+            price_amount=store_amount(data.price, currency, ("body", "price")),
             stock=data.stock,
             attributes=dict(data.attributes),
             is_active=data.is_active,
@@ -296,7 +295,7 @@ class CatalogService:
                 session.add(self._new_variant(product.id, data, currency))
                 continue
             current.name = data.name
-            current.price_amount = _amount(data.price, currency, ("body", "variants", "price"))
+            current.price_amount = store_amount(data.price, currency, ("body", "variants", "price"))
             current.attributes = dict(data.attributes)
             current.is_active = data.is_active
             if "tax_class" in data.model_fields_set:  # not given: the variant keeps its class
@@ -399,15 +398,6 @@ class CatalogService:
         # different variants of one product. The cached views show stock, so they go.
         refs = await repository.product_refs(session, variant_ids)
         invalidate_after_commit(session, *(key for ref in refs for key in product_keys(*ref)))
-
-
-def _amount(price: schemas.Price, currency: str, loc: tuple[str, ...]) -> int:
-    if price.currency != currency:
-        raise UnprocessableEntity(
-            f"Prices are in {currency}.",
-            errors=[{"loc": [*loc, "currency"], "msg": f"Must be {currency}", "type": "value_error"}],
-        )
-    return price.amount
 
 
 async def flush(session: AsyncSession) -> None:

@@ -1,13 +1,15 @@
 """Promotion codes: one by one, in bulk (random, unique even against concurrent runs), and exported.
 
 Codes are stored upper case and unique across every promotion; only a code-only promotion
-(`automatic` false) has codes. Adding codes locks the promotion FOR SHARE, so it cannot turn
-automatic at the same moment (its update locks it FOR UPDATE and checks for codes).
+(`automatic` false) has codes. Adding codes locks the promotion FOR KEY SHARE, so it cannot turn
+automatic at the same moment (its update locks it FOR UPDATE and checks for codes), while a
+checkout taking a use of it (FOR NO KEY UPDATE) never waits for a bulk run.
 
 A bulk run draws random codes with `secrets` from an alphabet without look-alikes, inserts them
 with ON CONFLICT DO NOTHING (a code that exists, in any promotion, is skipped) and draws again
-for the shortfall. Bulk runs take turns (`repository.lock_bulk_codes`), so two of them never
-deadlock on each other's codes.
+for the shortfall. One bulk run at a time (`repository.try_lock_bulk_codes`), so two of them
+never deadlock on each other's codes; a run that finds another one going answers 409
+`bulk_generation_in_progress` at once instead of queueing.
 """
 
 import csv
@@ -20,11 +22,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shop.core.db import violated_constraint
-from shop.core.schemas import Page, encode_cursor
+from shop.core.schemas import Page, after_id, next_id_cursor
 from shop.promotions import repository, schemas
-from shop.promotions.errors import CodeTaken, PromotionCodeNotFound, PromotionIsAutomatic, PromotionNotFound
+from shop.promotions.errors import (
+    BulkGenerationInProgress,
+    CodeTaken,
+    PromotionCodeNotFound,
+    PromotionIsAutomatic,
+    PromotionNotFound,
+)
 from shop.promotions.models import Promotion, PromotionCode
-from shop.promotions.service.promotions import cursor_id
 
 # No 0/O or 1/I: a code read aloud or copied from paper is typed right.
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -64,7 +71,8 @@ class CodeService:
     ) -> schemas.PromotionCodesCreated:
         """`count` new random codes: each round inserts what it lacks, skipping any code that exists."""
         await _code_only_promotion(session, promotion_id)
-        await repository.lock_bulk_codes(session)
+        if not await repository.try_lock_bulk_codes(session):
+            raise BulkGenerationInProgress()
         prefix = data.prefix or ""
         created = 0
         for _ in range(MAX_ROUNDS):
@@ -86,10 +94,10 @@ class CodeService:
     ) -> Page[schemas.PromotionCode]:
         if await repository.get_promotion(session, promotion_id) is None:
             raise PromotionNotFound("No such promotion.")
-        before_id = cursor_id(cursor) if cursor is not None else None
+        before_id = after_id(cursor)
         rows = await repository.page_codes(session, promotion_id=promotion_id, limit=limit + 1, before_id=before_id)
         items = [schemas.PromotionCode.model_validate(row) for row in rows[:limit]]
-        next_cursor = encode_cursor({"id": str(rows[limit - 1].id)}) if len(rows) > limit else None
+        next_cursor = next_id_cursor([row.id for row in rows], limit)
         return Page[schemas.PromotionCode](items=items, next_cursor=next_cursor)
 
     async def delete(self, session: AsyncSession, *, code_id: uuid.UUID) -> None:
@@ -103,24 +111,25 @@ class CodeService:
     async def export_csv(
         self, sessions: async_sessionmaker[AsyncSession], *, promotion_id: uuid.UUID
     ) -> AsyncIterator[bytes]:
-        """The codes as CSV, a page at a time from one snapshot: never all of them in memory.
+        """The codes as CSV, a page at a time (keyset on the id): never all of them in memory.
 
-        It runs while the response streams, after the request's own session is done, so it
-        reads through a session of its own.
+        The download goes at the client's pace, so each page is read in a short session of its
+        own, closed before the page is yielded: a slow or paused client holds no pooled
+        connection and no open transaction. Codes added or deleted while it runs may or may not
+        be in it; every code that exists throughout is in it once.
         """
         yield _csv_row(CSV_HEADER)
-        async with sessions() as session:
-            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-            after: uuid.UUID | None = None
-            while page := await repository.export_codes(
-                session, promotion_id=promotion_id, after_id=after, limit=EXPORT_PAGE
-            ):
-                rows = (
-                    (code.code, "" if code.max_uses is None else code.max_uses, code.uses, code.created_at.isoformat())
-                    for code in page
+        after: uuid.UUID | None = None
+        while True:
+            async with sessions() as session:
+                page = await repository.export_codes(
+                    session, promotion_id=promotion_id, after_id=after, limit=EXPORT_PAGE
                 )
-                yield b"".join(_csv_row(row) for row in rows)
-                after = page[-1].id
+                chunk = b"".join(_csv_row(_export_row(code)) for code in page)
+            if not page:
+                return
+            yield chunk
+            after = page[-1].id
 
 
 async def _code_only_promotion(session: AsyncSession, promotion_id: uuid.UUID) -> Promotion:
@@ -130,6 +139,10 @@ async def _code_only_promotion(session: AsyncSession, promotion_id: uuid.UUID) -
     if promotion.automatic:
         raise PromotionIsAutomatic("An automatic promotion applies without a code.")
     return promotion
+
+
+def _export_row(code: PromotionCode) -> tuple[object, ...]:
+    return (code.code, "" if code.max_uses is None else code.max_uses, code.uses, code.created_at.isoformat())
 
 
 def _csv_row(values: tuple[object, ...]) -> bytes:

@@ -4,12 +4,10 @@ must respect (a limit never below the uses taken, no codes on an automatic promo
 import uuid
 from decimal import Decimal
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shop.core.db import violated_constraint
 from shop.core.errors import UnprocessableEntity
-from shop.core.schemas import Money, Page, decode_cursor, encode_cursor, invalid_cursor
+from shop.core.schemas import Page, after_id, next_id_cursor, store_amount
 from shop.pricing.arithmetic import ppm
 from shop.promotions import repository, schemas
 from shop.promotions.errors import LimitBelowUses, PromotionHasCodes, PromotionNotFound
@@ -66,10 +64,9 @@ class PromotionService:
     async def page(
         self, session: AsyncSession, *, currency: str, where: PromotionFilter, limit: int, cursor: str | None
     ) -> Page[schemas.Promotion]:
-        before_id = cursor_id(cursor) if cursor is not None else None
-        rows = await repository.page_promotions(session, limit=limit + 1, before_id=before_id, where=where)
+        rows = await repository.page_promotions(session, limit=limit + 1, before_id=after_id(cursor), where=where)
         items = [present(row, currency) for row in rows[:limit]]
-        next_cursor = encode_cursor({"id": str(rows[limit - 1].id)}) if len(rows) > limit else None
+        next_cursor = next_id_cursor([row.id for row in rows], limit)
         return Page[schemas.Promotion](items=items, next_cursor=next_cursor)
 
     async def get(self, session: AsyncSession, *, promotion_id: uuid.UUID, currency: str) -> schemas.Promotion:
@@ -90,7 +87,7 @@ class PromotionService:
         _set_targets(promotion, data.applies_to)
         _set_conditions(promotion, data.conditions, currency)
         session.add(promotion)
-        await _flush(session)
+        await session.flush()
         await session.refresh(promotion)
         return present(promotion, currency)
 
@@ -115,14 +112,17 @@ class PromotionService:
         if "applies_to" in given:
             _set_targets(promotion, data.applies_to)
         if "conditions" in given:
-            _set_conditions(promotion, data.conditions or schemas.Conditions(), currency)
+            if data.conditions is None:
+                _set_conditions(promotion, schemas.Conditions(), currency)
+            else:
+                _merge_conditions(promotion, data.conditions, currency)
         if "max_uses" in given:
             promotion.max_uses = data.max_uses
         if "max_uses_per_customer" in given:
             promotion.max_uses_per_customer = data.max_uses_per_customer
         if data.is_active is not None:
             promotion.is_active = data.is_active
-        await _flush(session)
+        await session.flush()
         await session.refresh(promotion)
         return present(promotion, currency)
 
@@ -163,32 +163,29 @@ def _set_conditions(promotion: Promotion, conditions: schemas.Conditions, curren
     promotion.customer_groups = list(conditions.customer_groups)
 
 
-def store_amount(money: Money | schemas.AmountOffMoney | schemas.Threshold, currency: str, loc: tuple[str, ...]) -> int:
-    """The amount of a Money in the store's currency; another currency is a 422 (no conversion)."""
-    if money.currency != currency:
-        raise UnprocessableEntity(
-            f"Amounts are in {currency}.",
-            errors=[{"loc": [*loc, "currency"], "msg": f"Must be {currency}", "type": "value_error"}],
-        )
-    return money.amount
-
-
-async def _flush(session: AsyncSession) -> None:
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        # The uses counter moved past the new limit between the check and this write.
-        if (violated_constraint(exc) or "") == "ck_promotion_uses_within_limit":
-            raise LimitBelowUses("Orders already hold more uses of this promotion than the new limit.") from None
-        raise
-
-
-def cursor_id(cursor: str) -> uuid.UUID:
-    values = decode_cursor(cursor, {"id"})
-    try:
-        return uuid.UUID(str(values["id"]))
-    except ValueError:
-        raise invalid_cursor() from None
+def _merge_conditions(promotion: Promotion, patch: schemas.ConditionsUpdate, currency: str) -> None:
+    """Change the conditions the patch gives, keep the others; the window left must start before it ends."""
+    given = patch.model_fields_set
+    if "min_subtotal" in given:
+        minimum = patch.min_subtotal
+        loc = ("body", "conditions", "min_subtotal")
+        promotion.min_subtotal = None if minimum is None else store_amount(minimum, currency, loc)
+    if "starts_at" in given:
+        promotion.starts_at = patch.starts_at
+    if "ends_at" in given:
+        promotion.ends_at = patch.ends_at
+    if patch.first_order_only is not None:
+        promotion.first_order_only = patch.first_order_only
+    if patch.customer_ids is not None:
+        promotion.customer_ids = list(patch.customer_ids)
+    if patch.customer_groups is not None:
+        promotion.customer_groups = list(patch.customer_groups)
+    starts_at, ends_at = promotion.starts_at, promotion.ends_at
+    if starts_at is not None and ends_at is not None and starts_at >= ends_at:
+        field = "ends_at" if "ends_at" in given else "starts_at"
+        msg = "starts_at must come before ends_at"
+        error = {"loc": ["body", "conditions", field], "msg": msg, "type": "value_error"}
+        raise UnprocessableEntity("The promotion's window must start before it ends.", errors=[error])
 
 
 promotions = PromotionService()

@@ -9,11 +9,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.db import violated_constraint
-from shop.core.schemas import Page, after_id, next_id_cursor
+from shop.core.schemas import Page, after_id, next_id_cursor, store_amount
 from shop.shipping import repository, schemas
 from shop.shipping.errors import ShippingMethodNotFound, ShippingZoneNotFound
 from shop.shipping.models import ShippingMethod
-from shop.shipping.service.present import amount, invalid, method_view
+from shop.shipping.service.present import invalid, method_view
 from shop.taxes.errors import UnknownTaxClass
 from shop.taxes.service import tax_classes
 
@@ -25,8 +25,8 @@ def _bands(bands: list[schemas.BandIn], currency: str) -> list[dict[str, int]]:
     return repository.stored_bands(
         [
             (
-                amount(band.from_subtotal, currency, ("body", "bands", index, "from_subtotal")),
-                amount(band.price, currency, ("body", "bands", index, "price")),
+                store_amount(band.from_subtotal, currency, ("body", "bands", index, "from_subtotal")),
+                store_amount(band.price, currency, ("body", "bands", index, "price")),
             )
             for index, band in enumerate(bands)
         ]
@@ -34,7 +34,7 @@ def _bands(bands: list[schemas.BandIn], currency: str) -> list[dict[str, int]]:
 
 
 def _free_from(value: schemas.Amount | None, currency: str) -> int | None:
-    return amount(value, currency, ("body", "free_from")) if value is not None else None
+    return store_amount(value, currency, ("body", "free_from")) if value is not None else None
 
 
 class MethodService:

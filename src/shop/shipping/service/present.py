@@ -44,15 +44,5 @@ def zone_view(zone: ShippingZone, countries: list[str]) -> schemas.ShippingZone:
     )
 
 
-def amount(value: schemas.Amount, currency: str, loc: Sequence[str | int]) -> int:
-    """The minor units of an amount of the body, which must be in the store's currency."""
-    if value.currency != currency:
-        raise UnprocessableEntity(
-            f"Amounts are in {currency}.",
-            errors=[{"loc": [*loc, "currency"], "msg": f"Must be {currency}", "type": "value_error"}],
-        )
-    return value.amount
-
-
 def invalid(loc: Sequence[str | int], message: str) -> UnprocessableEntity:
     return UnprocessableEntity(message, errors=[{"loc": list(loc), "msg": message, "type": "value_error"}])
