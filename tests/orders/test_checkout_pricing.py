@@ -299,3 +299,18 @@ class TestCategoryPromotions:
         assert response.status_code == 201, response.text
         discounts = {item["name"]: item["discount"] for item in response.json()["items"]}
         assert discounts == {"Linen Shirt - Size 0": eur(200), "Mug - Size 0": eur(0)}
+
+
+class TestTheCartsCode:
+    async def test_a_checkout_with_another_code_leaves_the_carts_code_for_next_time(
+        self, client: httpx.AsyncClient, resources: Resources, customer: Account
+    ) -> None:
+        await german_cart(client, resources, customer)
+        await create_promotion(resources, "Ten", percent="10", code="TEN")
+        await create_promotion(resources, "Five", amount=500, code="FIVE")
+        kept = await client.put("/api/v1/cart/coupon", json={"code": "ten"}, headers=customer.headers)
+        assert kept.status_code == 200, kept.text
+        response = await checkout(client, customer, coupon_code="five")
+        assert response.status_code == 201, response.text
+        assert response.json()["coupon_code"] == "FIVE"
+        assert (await get_cart(client, customer))["coupon"]["code"] == "TEN"

@@ -106,7 +106,7 @@ class CheckoutService:
         events.publish(session, events.ORDER_PLACED, notice(order))
         if cart_id is not None:
             await repository.delete_lines(session, cart_id)
-            if cart_code is not None:  # the code went with this order
+            if cart_code is not None and cart_code.upper() == order.coupon_code:  # used by this order
                 await repository.update_cart(session, cart_id, coupon_code=None)
         return present_order(order)
 

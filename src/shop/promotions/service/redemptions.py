@@ -74,6 +74,9 @@ class RedemptionService:
             .where(
                 Promotion.automatic,
                 Promotion.is_active,
+                # Over for good: not worth loading (the pricing judges the rest of the window, at
+                # the transaction's time, as now() is here).
+                Promotion.ends_at.is_(None) | (Promotion.ends_at > func.now()),
                 (Promotion.max_uses.is_(None)) | (Promotion.uses < Promotion.max_uses),
             )
             .order_by(Promotion.id)
