@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 
 from shop.core.config import ConfigError, Settings, load_settings
-from shop.demo import seed_demo
 from shop.products.cli import export_products, import_products
 from shop.users.cli import create_admin
 
@@ -185,7 +184,17 @@ def migrate() -> None:
 app.command("create-admin")(create_admin)
 app.command("import-products")(import_products)
 app.command("export-products")(export_products)
-app.command("seed-demo")(seed_demo)
+
+
+@app.command("seed-demo")
+def seed_demo() -> None:
+    """Add the demo catalog and an EU store set-up (VAT, shipping zones, a promotion and a coupon);
+    running it again changes nothing."""
+    # Imported here: shop.demo loads every domain's models, which `shop serve` and `shop worker`
+    # must not import before they have set up their metrics (see above).
+    from shop.demo import seed_demo as seed
+
+    seed()
 
 
 def main() -> None:

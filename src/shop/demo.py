@@ -79,8 +79,7 @@ COUPON_CODE = "WELCOME10"
 
 
 def seed_demo() -> None:
-    """Add the demo catalog and an EU store set-up (VAT, shipping zones, a promotion and a coupon);
-    running it again changes nothing."""
+    """`shop seed-demo` (shop/cli.py): the demo catalog and its store set-up, then one line saying so."""
     from shop.products.demo import DEMO_PRODUCTS
 
     run_on_database(seed_everything)
