@@ -92,13 +92,14 @@ class CartService:
     ) -> schemas.Cart:
         """Enter a code: kept only if it applies to the cart now (else 422 `coupon_refused`, why in `type`)."""
         row = await self._locked(session, shopper.user_id)
-        priced, _ = await self._price(session, settings, shopper, row, code=code)
+        priced, variants = await self._price(session, settings, shopper, row, code=code)
         outcome = priced.breakdown.coupon
         assert outcome is not None
         if outcome.refusal is not None:
             raise CouponRefused(outcome.refusal, ["body", "code"])
         await repository.update_cart(session, row.id, coupon_code=outcome.code)
-        return await self.view(session, settings=settings, shopper=shopper)
+        # Priced with the code just kept: the cart as it now is, without pricing it a second time.
+        return present_cart(priced, row, variants)
 
     async def remove_coupon(self, session: AsyncSession, *, settings: Settings, shopper: Shopper) -> schemas.Cart:
         cart_id = await repository.lock_cart(session, shopper.user_id, create=False)
