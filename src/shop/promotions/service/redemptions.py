@@ -134,28 +134,11 @@ class RedemptionService:
         On a refusal the caller must roll back: uses taken before it are still held.
         """
         for claim in sorted((c for c in claims if c.counted), key=lambda c: c.promotion_id):
-            taken = await session.scalar(
-                update(Promotion)
-                .where(
-                    Promotion.id == claim.promotion_id,
-                    Promotion.max_uses.is_(None) | (Promotion.uses < Promotion.max_uses),
-                )
-                .values(uses=Promotion.uses + 1)
-                .returning(Promotion.id)
-            )
-            if taken is None:
+            if not await _take_use(session, Promotion, claim.promotion_id):
                 return claim
         for claim in sorted((c for c in claims if c.code_id is not None), key=lambda c: str(c.code_id)):
-            taken = await session.scalar(
-                update(PromotionCode)
-                .where(
-                    PromotionCode.id == claim.code_id,
-                    PromotionCode.max_uses.is_(None) | (PromotionCode.uses < PromotionCode.max_uses),
-                )
-                .values(uses=PromotionCode.uses + 1)
-                .returning(PromotionCode.id)
-            )
-            if taken is None:
+            assert claim.code_id is not None
+            if not await _take_use(session, PromotionCode, claim.code_id):
                 return claim
         for claim in sorted((c for c in claims if c.per_customer), key=lambda c: c.promotion_id):
             if not await self._take_customer_use(session, claim.promotion_id, customer_id):
@@ -177,17 +160,9 @@ class RedemptionService:
                 customers[key] = customers.get(key, 0) + 1
         # GREATEST: a counter an admin reset meanwhile never goes below zero.
         for promotion_id in sorted(promotions):
-            await session.execute(
-                update(Promotion)
-                .where(Promotion.id == promotion_id)
-                .values(uses=func.greatest(Promotion.uses - promotions[promotion_id], 0))
-            )
+            await _give_back_uses(session, Promotion, promotion_id, promotions[promotion_id])
         for code_id in sorted(codes, key=str):
-            await session.execute(
-                update(PromotionCode)
-                .where(PromotionCode.id == code_id)
-                .values(uses=func.greatest(PromotionCode.uses - codes[code_id], 0))
-            )
+            await _give_back_uses(session, PromotionCode, code_id, codes[code_id])
         for promotion_id, customer_id in sorted(customers):
             await session.execute(
                 update(CustomerUse)
@@ -210,6 +185,26 @@ class RedemptionService:
             where=(limit.is_(None)) | (CustomerUse.uses < limit),
         )
         return await session.scalar(statement.returning(CustomerUse.uses)) is not None
+
+
+async def _take_use(session: AsyncSession, counter: type[Promotion] | type[PromotionCode], row_id: uuid.UUID) -> bool:
+    """One more use on a promotion's or a code's counter, unless its limit is reached (then False)."""
+    taken = await session.scalar(
+        update(counter)
+        .where(counter.id == row_id, counter.max_uses.is_(None) | (counter.uses < counter.max_uses))
+        .values(uses=counter.uses + 1)
+        .returning(counter.id)
+    )
+    return taken is not None
+
+
+async def _give_back_uses(
+    session: AsyncSession, counter: type[Promotion] | type[PromotionCode], row_id: uuid.UUID, count: int
+) -> None:
+    # GREATEST: a counter an admin reset meanwhile never goes below zero.
+    await session.execute(
+        update(counter).where(counter.id == row_id).values(uses=func.greatest(counter.uses - count, 0))
+    )
 
 
 def uses_per_customer(row: Promotion) -> int | None:
