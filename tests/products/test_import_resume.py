@@ -116,7 +116,8 @@ class TestKilledMidFile:
         assert 0 < killed.done < LINES, f"the kill must land mid-file, not at {killed.done}"
         assert killed.checkpoint > 1 and killed.done == killed.checkpoint - 1
 
-        with run_worker(worker_env, settings, "import-heir", tmp_path, "--beat"):
+        # keep_queued: the killed worker's task went back to the queue, for the heir to take.
+        with run_worker(worker_env, settings, "import-heir", tmp_path, "--beat", keep_queued=True):
 
             async def finished() -> bool:
                 return (await job_state(resources, job_id)).status in ("succeeded", "failed")
