@@ -1,5 +1,6 @@
 """Every domain's ORM models, imported so that Alembic and the mapper see all tables."""
 
+from shop.core.config_cache import ConfigGeneration
 from shop.core.db import Base
 from shop.core.idempotency import IdempotencyRecord
 from shop.core.jobs import Job
@@ -25,6 +26,7 @@ __all__ = [
     "Cart",
     "CartItem",
     "Category",
+    "ConfigGeneration",
     "CustomerUse",
     "IdempotencyRecord",
     "Job",

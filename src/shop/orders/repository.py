@@ -5,11 +5,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import Executable, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from shop.core.config_cache import generation_column
 from shop.core.db import new_id
 from shop.orders.models import ORDER_NUMBER_SEQUENCE, Cart, CartItem, Order, Payment, PaymentEvent, Refund
 from shop.orders.schemas import OrderStatus, PaymentStatus, RefundStatus
@@ -17,10 +18,16 @@ from shop.orders.schemas import OrderStatus, PaymentStatus, RefundStatus
 _WITH_DETAILS = (selectinload(Order.lines), selectinload(Order.history))
 
 
-async def now_and_number(session: AsyncSession) -> tuple[datetime, int]:
-    """The transaction's time and a fresh order number, in one round trip."""
-    row = (await session.execute(select(func.now(), ORDER_NUMBER_SEQUENCE.next_value()))).one()
+async def now_and_generation(session: AsyncSession) -> tuple[datetime, int]:
+    """The transaction's time and the pricing configuration's generation (core/config_cache.py), in one round trip."""
+    row = (await session.execute(select(func.now(), generation_column()))).one()
     return row[0], int(row[1])
+
+
+async def now_number_and_generation(session: AsyncSession) -> tuple[datetime, int, int]:
+    """The transaction's time, a fresh order number and the configuration's generation, in one round trip."""
+    row = (await session.execute(select(func.now(), ORDER_NUMBER_SEQUENCE.next_value(), generation_column()))).one()
+    return row[0], int(row[1]), int(row[2])
 
 
 async def clock(session: AsyncSession) -> datetime:
@@ -49,21 +56,24 @@ async def cart_items(session: AsyncSession, user_id: uuid.UUID) -> list[tuple[uu
     return [(variant_id, quantity) for variant_id, quantity in rows]
 
 
-async def lock_cart(session: AsyncSession, user_id: uuid.UUID, *, create: bool) -> uuid.UUID | None:
-    """The user's cart id, its row locked until the transaction ends (made first when `create`).
+async def lock_cart(session: AsyncSession, user_id: uuid.UUID, *, create: bool) -> Cart | None:
+    """The user's cart, its row locked until the transaction ends (made first when `create`).
 
     Every change of a cart's lines takes this lock first, so a checkout that orders the cart
     and empties it never loses a line added meanwhile.
     """
+    statement: Executable
     if create:
-        cart_id: uuid.UUID | None = await session.scalar(
+        statement = (
             insert(Cart)
             .values(id=new_id(), user_id=user_id)
             .on_conflict_do_update(index_elements=[Cart.user_id], set_={"updated_at": func.now()})
-            .returning(Cart.id)
+            .returning(Cart)
         )
-        return cart_id
-    return await session.scalar(select(Cart.id).where(Cart.user_id == user_id).with_for_update())
+    else:
+        statement = select(Cart).where(Cart.user_id == user_id).with_for_update()
+    cart: Cart | None = await session.scalar(statement, execution_options={"populate_existing": True})
+    return cart
 
 
 async def get_cart(session: AsyncSession, user_id: uuid.UUID) -> Cart | None:
@@ -75,15 +85,16 @@ async def update_cart(session: AsyncSession, cart_id: uuid.UUID, **values: objec
     await session.execute(update(Cart).where(Cart.id == cart_id).values(**values, updated_at=func.now()))
 
 
-async def count_lines(session: AsyncSession, cart_id: uuid.UUID) -> int:
-    return int(await session.scalar(select(func.count()).where(CartItem.cart_id == cart_id)) or 0)
-
-
-async def has_line(session: AsyncSession, cart_id: uuid.UUID, variant_id: uuid.UUID) -> bool:
-    found = await session.scalar(
-        select(CartItem.variant_id).where(CartItem.cart_id == cart_id, CartItem.variant_id == variant_id)
-    )
-    return found is not None
+async def count_lines(session: AsyncSession, cart_id: uuid.UUID, variant_id: uuid.UUID) -> tuple[int, bool]:
+    """How many lines the cart has, and whether one of them is `variant_id`'s."""
+    row = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.bool_or(CartItem.variant_id == variant_id), False)).where(
+                CartItem.cart_id == cart_id
+            )
+        )
+    ).one()
+    return int(row[0]), bool(row[1])
 
 
 async def put_line(session: AsyncSession, cart_id: uuid.UUID, variant_id: uuid.UUID, quantity: int) -> None:

@@ -34,30 +34,29 @@ class CartService:
         variant = (await catalog.variants_for_sale(session, variant_ids=[variant_id])).get(variant_id)
         if variant is None or not variant.for_sale:
             raise VariantUnavailable("This variant cannot be bought.", errors=[{"variant_id": str(variant_id)}])
-        cart_id = await repository.lock_cart(session, shopper.user_id, create=True)
-        assert cart_id is not None
-        is_new = not await repository.has_line(session, cart_id, variant_id)
-        if is_new and await repository.count_lines(session, cart_id) >= MAX_ORDER_LINES:
+        row = await self._locked(session, shopper.user_id)
+        lines, has_line = await repository.count_lines(session, row.id, variant_id)
+        if not has_line and lines >= MAX_ORDER_LINES:
             raise UnprocessableEntity(
                 f"A cart holds at most {MAX_ORDER_LINES} different variants, as an order does.",
                 errors=[{"loc": ["path", "variant_id"], "msg": "The cart is full", "type": "too_long"}],
             )
-        await repository.put_line(session, cart_id, variant_id, quantity)
-        return await self.view(session, settings=settings, shopper=shopper)
+        await repository.put_line(session, row.id, variant_id, quantity)
+        return await self._view(session, settings, shopper, row)
 
     async def remove(
         self, session: AsyncSession, *, settings: Settings, shopper: Shopper, variant_id: uuid.UUID
     ) -> schemas.Cart:
         """Remove a line; a variant not in the cart leaves it unchanged."""
-        cart_id = await repository.lock_cart(session, shopper.user_id, create=False)
-        if cart_id is not None:
-            await repository.delete_lines(session, cart_id, variant_id)
-        return await self.view(session, settings=settings, shopper=shopper)
+        row = await repository.lock_cart(session, shopper.user_id, create=False)
+        if row is not None:
+            await repository.delete_lines(session, row.id, variant_id)
+        return await self._view(session, settings, shopper, row)
 
     async def clear(self, session: AsyncSession, *, user_id: uuid.UUID) -> None:
-        cart_id = await repository.lock_cart(session, user_id, create=False)
-        if cart_id is not None:
-            await repository.delete_lines(session, cart_id)
+        row = await repository.lock_cart(session, user_id, create=False)
+        if row is not None:
+            await repository.delete_lines(session, row.id)
 
     async def set_address(
         self, session: AsyncSession, *, settings: Settings, shopper: Shopper, address: schemas.Address
@@ -102,14 +101,13 @@ class CartService:
         return present_cart(priced, row, variants)
 
     async def remove_coupon(self, session: AsyncSession, *, settings: Settings, shopper: Shopper) -> schemas.Cart:
-        cart_id = await repository.lock_cart(session, shopper.user_id, create=False)
-        if cart_id is not None:
-            await repository.update_cart(session, cart_id, coupon_code=None)
+        row = await repository.lock_cart(session, shopper.user_id, create=False)
+        if row is not None:
+            await repository.update_cart(session, row.id, coupon_code=None)
         return await self.view(session, settings=settings, shopper=shopper)
 
     async def _locked(self, session: AsyncSession, user_id: uuid.UUID) -> Cart:
-        await repository.lock_cart(session, user_id, create=True)
-        row = await repository.get_cart(session, user_id)
+        row = await repository.lock_cart(session, user_id, create=True)
         assert row is not None
         return row
 
@@ -122,6 +120,7 @@ class CartService:
         # A line whose variant is gone cannot be while the foreign key holds; never a 500 for it.
         lines = [(variants[variant_id], quantity) for variant_id, quantity in items if variant_id in variants]
         address = row.shipping_address if row else None
+        now, generation = await repository.now_and_generation(session)
         priced = await price_lines(
             session,
             settings=settings,
@@ -131,7 +130,8 @@ class CartService:
             method_id=row.shipping_method_id if row else None,
             cheapest=False,
             code=code,
-            now=await repository.now(session),
+            now=now,
+            generation=generation,
         )
         return priced, variants
 

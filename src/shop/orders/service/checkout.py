@@ -34,7 +34,7 @@ from shop.orders.errors import (
     VariantUnavailable,
 )
 from shop.orders.metrics import checkout_rejections, count_after_commit, orders_placed
-from shop.orders.models import Order, OrderLine, OrderStatusChange
+from shop.orders.models import Cart, Order, OrderLine, OrderStatusChange
 from shop.orders.schemas import MAX_ORDER_LINES, Actor, OrderStatus
 from shop.orders.service.present import notice, present_order
 from shop.orders.service.prices import Priced, Shopper, destination_of, price_lines, promotion_rows, tax_rows
@@ -77,17 +77,18 @@ class CheckoutService:
         if data.items is not None:
             requested = [(item.variant_id, item.quantity) for item in data.items]
         else:
-            cart_id, requested = await self._cart_lines(session, buyer.user_id)
-            row = await repository.get_cart(session, buyer.user_id) if cart_id is not None else None
+            row, requested = await self._cart_lines(session, buyer.user_id)
             if row is not None:
-                cart_method, cart_code = row.shipping_method_id, row.coupon_code
+                cart_id, cart_method, cart_code = row.id, row.shipping_method_id, row.coupon_code
                 code = code or cart_code
         if not requested:
             raise EmptyOrder()
         quantities = _merge(requested)
         variants = await self._for_sale(session, quantities)
-        now, sequence_number = await repository.now_and_number(session)
-        priced = await self._price(session, settings, buyer, data, quantities, variants, code, cart_method, now)
+        now, sequence_number, generation = await repository.now_number_and_generation(session)
+        priced = await self._price(
+            session, settings, buyer, data, quantities, variants, code, cart_method, (now, generation)
+        )
         order = _new_order(buyer, data.shipping_address, quantities, variants, priced, now, sequence_number)
         # The only locks of the checkout, taken last so they are held as briefly as possible: the
         # stock in variant order, then the promotions' counters in their fixed order.
@@ -120,7 +121,7 @@ class CheckoutService:
         variants: Mapping[uuid.UUID, SaleVariant],
         code: str | None,
         cart_method: uuid.UUID | None,
-        now: datetime,
+        clock: tuple[datetime, int],
     ) -> Priced:
         """The order priced; every refusal of its shipping or code is raised here, before any lock."""
         priced = await price_lines(
@@ -132,7 +133,8 @@ class CheckoutService:
             method_id=data.shipping_method_id or cart_method,
             cheapest=data.shipping_method_id is None,
             code=code,
-            now=now,
+            now=clock[0],
+            generation=clock[1],
         )
         if not priced.options:
             raise ShippingUnavailable(data.shipping_address.country, ["body", "shipping_address", "country"])
@@ -147,10 +149,10 @@ class CheckoutService:
 
     async def _cart_lines(
         self, session: AsyncSession, user_id: uuid.UUID
-    ) -> tuple[uuid.UUID | None, list[tuple[uuid.UUID, int]]]:
+    ) -> tuple[Cart | None, list[tuple[uuid.UUID, int]]]:
         # The cart's lock keeps a line added meanwhile from being emptied away unordered.
-        cart_id = await repository.lock_cart(session, user_id, create=False)
-        if cart_id is None:
+        cart = await repository.lock_cart(session, user_id, create=False)
+        if cart is None:
             return None, []
         lines = await repository.cart_items(session, user_id)
         if len(lines) > MAX_ORDER_LINES:
@@ -158,7 +160,7 @@ class CheckoutService:
                 f"An order has at most {MAX_ORDER_LINES} lines.",
                 errors=[{"loc": ["body", "items"], "msg": "Too many lines", "type": "too_long"}],
             )
-        return cart_id, lines
+        return cart, lines
 
     async def _for_sale(
         self, session: AsyncSession, quantities: Mapping[uuid.UUID, int]

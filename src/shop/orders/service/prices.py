@@ -88,11 +88,16 @@ async def price_lines(
     cheapest: bool,
     code: str | None,
     now: datetime,
+    generation: int,
 ) -> Priced:
     """The breakdown of `lines` sent to `destination` by the method `method_id` (when offered there; else,
-    with `cheapest`, the cheapest for this cart; else none yet) with `code`, for `shopper` at `now`."""
-    offered = await quotes.offered(session, country=destination.country) if destination else []
-    offer = await redemptions.automatic(session, customer_id=shopper.user_id)
+    with `cheapest`, the cheapest for this cart; else none yet) with `code`, for `shopper` at `now`.
+
+    `now` and the configuration's `generation` are read together first (repository.now_and_generation):
+    the tax rates, methods and automatic promotions come from the configuration cache at that generation.
+    """
+    offered = await quotes.offered(session, country=destination.country, generation=generation) if destination else []
+    offer = await redemptions.automatic(session, customer_id=shopper.user_id, generation=generation)
     found = await redemptions.find_code(session, code=code, customer_id=shopper.user_id) if code else None
     in_play = [*offer.promotions, *([found.coupon.promotion] if found and found.coupon.promotion else [])]
     # A line is in its product's category and every one above it; asked only when a promotion
@@ -123,7 +128,9 @@ async def price_lines(
     customer = redemptions.customer(customer_id=shopper.user_id, groups=shopper.groups, has_orders=has_orders)
     destination = destination or NOWHERE
     classes = {line.tax_class for line in priced_lines} | {quote.rate.tax_class for quote in offered}
-    tax_rates = await rates.for_destination(session, destination=destination, tax_classes=classes)
+    tax_rates = await rates.for_destination(
+        session, destination=destination, tax_classes=classes, generation=generation
+    )
 
     def run(shipping: pricing.ShippingRate | None) -> pricing.Breakdown:
         return pricing.price(

@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop import pricing
+from shop.core.config_cache import ConfigCache
 from shop.pricing.taxes import percent
 from shop.promotions.models import CustomerUse, Promotion, PromotionCode
 
@@ -63,33 +64,28 @@ class Claim:
 
 
 class RedemptionService:
-    async def automatic(self, session: AsyncSession, *, customer_id: uuid.UUID | None) -> Offer:
-        """The active automatic promotions whose limits this customer has not reached."""
-        rows = await session.execute(
-            select(Promotion, CustomerUse.uses)
-            .outerjoin(
-                CustomerUse,
-                (CustomerUse.promotion_id == Promotion.id) & (CustomerUse.customer_id == customer_id),
-            )
-            .where(
-                Promotion.automatic,
-                Promotion.is_active,
-                # Over for good: not worth loading (the pricing judges the rest of the window, at
-                # the transaction's time, as now() is here).
-                Promotion.ends_at.is_(None) | (Promotion.ends_at > func.now()),
-                (Promotion.max_uses.is_(None)) | (Promotion.uses < Promotion.max_uses),
-            )
-            .order_by(Promotion.id)
-        )
+    async def automatic(self, session: AsyncSession, *, customer_id: uuid.UUID | None, generation: int) -> Offer:
+        """The active automatic promotions whose limits this customer has not reached.
+
+        The promotions come from the configuration cache (`generation`: core/config_cache.py);
+        only the counters of those with limits are read each time, and only when there are some.
+        """
+        configured = await _configured.get(session, generation, "automatic", lambda: _automatic(session))
+        limited = [
+            entry.promotion.id for entry in configured if entry.max_uses is not None or entry.per_customer is not None
+        ]
+        counts = await _counts(session, limited, customer_id) if limited else {}
         found, limits = [], {}
-        for row, customer_uses in rows:
-            per_customer = uses_per_customer(row)
-            if per_customer is not None and (customer_uses or 0) >= per_customer:
+        for entry in configured:
+            uses, customer_uses = counts.get(entry.promotion.id, (0, 0))
+            if entry.max_uses is not None and uses >= entry.max_uses:
                 continue
-            found.append(as_promotion(row))
-            limits[row.id] = Limits(
-                counted=row.max_uses is not None or per_customer is not None,
-                per_customer=per_customer is not None,
+            if entry.per_customer is not None and customer_uses >= entry.per_customer:
+                continue
+            found.append(entry.promotion)
+            limits[entry.promotion.id] = Limits(
+                counted=entry.max_uses is not None or entry.per_customer is not None,
+                per_customer=entry.per_customer is not None,
             )
         return Offer(promotions=tuple(found), limits=limits)
 
@@ -205,6 +201,45 @@ async def _give_back_uses(
     await session.execute(
         update(counter).where(counter.id == row_id).values(uses=func.greatest(counter.uses - count, 0))
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Automatic:
+    """An automatic promotion as cached: what the pricing reads, and the limits its uses are held to."""
+
+    promotion: pricing.Promotion
+    max_uses: int | None
+    per_customer: int | None
+
+
+_configured = ConfigCache()
+
+
+async def _automatic(session: AsyncSession) -> tuple[_Automatic, ...]:
+    rows = await session.scalars(
+        select(Promotion)
+        .where(
+            Promotion.automatic,
+            Promotion.is_active,
+            # Over for good: not worth keeping (the pricing judges the rest of the window, at the
+            # transaction's time; one that ends later stays cached and is judged over then).
+            Promotion.ends_at.is_(None) | (Promotion.ends_at > func.now()),
+        )
+        .order_by(Promotion.id)
+    )
+    return tuple(_Automatic(as_promotion(row), row.max_uses, uses_per_customer(row)) for row in rows)
+
+
+async def _counts(
+    session: AsyncSession, promotion_ids: Sequence[uuid.UUID], customer_id: uuid.UUID | None
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """(uses, this customer's uses) of each promotion, as the last commit left them."""
+    rows = await session.execute(
+        select(Promotion.id, Promotion.uses, CustomerUse.uses)
+        .outerjoin(CustomerUse, (CustomerUse.promotion_id == Promotion.id) & (CustomerUse.customer_id == customer_id))
+        .where(Promotion.id.in_(promotion_ids))
+    )
+    return {promotion_id: (uses, customer_uses or 0) for promotion_id, uses, customer_uses in rows}
 
 
 def uses_per_customer(row: Promotion) -> int | None:

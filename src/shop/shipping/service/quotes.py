@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop import pricing
+from shop.core.config_cache import ConfigCache
 from shop.shipping.models import ShippingMethod, ShippingZone, ShippingZoneCountry
 
 log = structlog.get_logger()
@@ -30,25 +31,37 @@ class Quote:
     max_days: int | None
 
 
+_configured = ConfigCache()
+
+
 class QuoteService:
-    async def offered(self, session: AsyncSession, *, country: str) -> list[Quote]:
-        """The active methods offered in `country` (its zone, else the default zone), by name."""
-        named = select(ShippingZoneCountry.zone_id).where(ShippingZoneCountry.country == country).scalar_subquery()
-        default = select(ShippingZone.id).where(ShippingZone.is_default).scalar_subquery()
-        methods = await session.scalars(
-            select(ShippingMethod)
-            .where(ShippingMethod.zone_id == func.coalesce(named, default), ShippingMethod.is_active)
-            .order_by(ShippingMethod.name, ShippingMethod.id)
-        )
-        quotes = []
-        for method in methods:
-            rate = _rate(method.bands, method.free_from, method.tax_class)
-            if rate is None:
-                # The admin API validates bands; a row written around it is not offered, never a 500.
-                log.warning("shipping_method_invalid_bands", method_id=str(method.id))
-                continue
-            quotes.append(Quote(method.id, method.name, rate, method.min_delivery_days, method.max_delivery_days))
-        return quotes
+    async def offered(self, session: AsyncSession, *, country: str, generation: int | None = None) -> list[Quote]:
+        """The active methods offered in `country` (its zone, else the default zone), by name.
+
+        With a `generation` (core/config_cache.py), from the configuration cache: the pricing's
+        reads, on every cart and checkout. Without, from the tables: a choice being checked."""
+        if generation is None:
+            return list(await _offered(session, country))
+        return list(await _configured.get(session, generation, country, lambda: _offered(session, country)))
+
+
+async def _offered(session: AsyncSession, country: str) -> tuple[Quote, ...]:
+    named = select(ShippingZoneCountry.zone_id).where(ShippingZoneCountry.country == country).scalar_subquery()
+    default = select(ShippingZone.id).where(ShippingZone.is_default).scalar_subquery()
+    methods = await session.scalars(
+        select(ShippingMethod)
+        .where(ShippingMethod.zone_id == func.coalesce(named, default), ShippingMethod.is_active)
+        .order_by(ShippingMethod.name, ShippingMethod.id)
+    )
+    quotes = []
+    for method in methods:
+        rate = _rate(method.bands, method.free_from, method.tax_class)
+        if rate is None:
+            # The admin API validates bands; a row written around it is not offered, never a 500.
+            log.warning("shipping_method_invalid_bands", method_id=str(method.id))
+            continue
+        quotes.append(Quote(method.id, method.name, rate, method.min_delivery_days, method.max_delivery_days))
+    return tuple(quotes)
 
 
 def _rate(bands: list[dict[str, Any]], free_from: int | None, tax_class: str) -> pricing.ShippingRate | None:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop import pricing
+from shop.core.config_cache import ConfigCache
 from shop.pricing.taxes import percent
 from shop.taxes.models import TaxClass, TaxRate
 
@@ -25,29 +26,44 @@ UNKNOWN_COUNTRY = "ZZ"
 NOWHERE = pricing.Destination(country=UNKNOWN_COUNTRY)
 
 
+_configured = ConfigCache()
+
+
 class RateService:
     async def for_destination(
-        self, session: AsyncSession, *, destination: pricing.Destination, tax_classes: Collection[str]
+        self,
+        session: AsyncSession,
+        *,
+        destination: pricing.Destination,
+        tax_classes: Collection[str],
+        generation: int,
     ) -> list[pricing.TaxRate]:
         """The rates at `destination`'s country (regional rows included), plus a 0 % rate for each
-        of `tax_classes` the country has no rate of its own for: every class is then priced."""
+        of `tax_classes` the country has no rate of its own for: every class is then priced.
+
+        A country's rates come from the configuration cache (`generation`: core/config_cache.py)."""
         found: list[pricing.TaxRate] = []
         if destination.country != UNKNOWN_COUNTRY:
-            rows = await session.execute(
-                select(TaxClass.code, TaxRate.region, TaxRate.rate_ppm)
-                .join(TaxClass, TaxClass.id == TaxRate.tax_class_id)
-                .where(TaxRate.country == destination.country)
-            )
-            found = [
-                pricing.TaxRate(tax_class=code, country=destination.country, percent=percent(ppm), region=region)
-                for code, region, ppm in rows
-            ]
+            country = destination.country
+            found = list(await _configured.get(session, generation, country, lambda: _rates_in(session, country)))
         nationwide = {rate.tax_class for rate in found if rate.region is None}
         found.extend(
             pricing.TaxRate(tax_class=tax_class, country=destination.country, percent=Decimal(0))
             for tax_class in sorted(set(tax_classes) - nationwide)
         )
         return found
+
+
+async def _rates_in(session: AsyncSession, country: str) -> tuple[pricing.TaxRate, ...]:
+    rows = await session.execute(
+        select(TaxClass.code, TaxRate.region, TaxRate.rate_ppm)
+        .join(TaxClass, TaxClass.id == TaxRate.tax_class_id)
+        .where(TaxRate.country == country)
+    )
+    return tuple(
+        pricing.TaxRate(tax_class=code, country=country, percent=percent(ppm), region=region)
+        for code, region, ppm in rows
+    )
 
 
 rates = RateService()
