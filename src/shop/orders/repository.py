@@ -85,18 +85,6 @@ async def update_cart(session: AsyncSession, cart_id: uuid.UUID, **values: objec
     await session.execute(update(Cart).where(Cart.id == cart_id).values(**values, updated_at=func.now()))
 
 
-async def count_lines(session: AsyncSession, cart_id: uuid.UUID, variant_id: uuid.UUID) -> tuple[int, bool]:
-    """How many lines the cart has, and whether one of them is `variant_id`'s."""
-    row = (
-        await session.execute(
-            select(func.count(), func.coalesce(func.bool_or(CartItem.variant_id == variant_id), False)).where(
-                CartItem.cart_id == cart_id
-            )
-        )
-    ).one()
-    return int(row[0]), bool(row[1])
-
-
 async def put_line(session: AsyncSession, cart_id: uuid.UUID, variant_id: uuid.UUID, quantity: int) -> None:
     """Set a line's quantity, adding the line at the end of the cart when it is new."""
     await session.execute(

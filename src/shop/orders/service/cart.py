@@ -30,19 +30,30 @@ class CartService:
     async def set_quantity(
         self, session: AsyncSession, *, settings: Settings, shopper: Shopper, variant_id: uuid.UUID, quantity: int
     ) -> schemas.Cart:
-        """Put a variant in the cart with this quantity (replacing any quantity it had)."""
-        variant = (await catalog.variants_for_sale(session, variant_ids=[variant_id])).get(variant_id)
+        """Put a variant in the cart with this quantity (replacing any quantity it had).
+
+        The lines and their variants are read once, under the cart's lock: they check the variant
+        and the cart's size, and (with the new quantity) are what the answer prices.
+        """
+        row = await self._locked(session, shopper.user_id)
+        items, variants = await self._contents(session, shopper.user_id, also=variant_id)
+        variant = variants.get(variant_id)
         if variant is None or not variant.for_sale:
             raise VariantUnavailable("This variant cannot be bought.", errors=[{"variant_id": str(variant_id)}])
-        row = await self._locked(session, shopper.user_id)
-        lines, has_line = await repository.count_lines(session, row.id, variant_id)
-        if not has_line and lines >= MAX_ORDER_LINES:
+        has_line = any(line_variant == variant_id for line_variant, _ in items)
+        if not has_line and len(items) >= MAX_ORDER_LINES:
             raise UnprocessableEntity(
                 f"A cart holds at most {MAX_ORDER_LINES} different variants, as an order does.",
                 errors=[{"loc": ["path", "variant_id"], "msg": "The cart is full", "type": "too_long"}],
             )
         await repository.put_line(session, row.id, variant_id, quantity)
-        return await self._view(session, settings, shopper, row)
+        # As cart_items() will read them: a new line goes last (it is the newest).
+        if has_line:
+            items = [(line_variant, quantity if line_variant == variant_id else q) for line_variant, q in items]
+        else:
+            items.append((variant_id, quantity))
+        priced = await self._price(session, settings, shopper, row, items, variants, code=row.coupon_code)
+        return present_cart(priced, row, variants)
 
     async def remove(
         self, session: AsyncSession, *, settings: Settings, shopper: Shopper, variant_id: uuid.UUID
@@ -91,7 +102,8 @@ class CartService:
     ) -> schemas.Cart:
         """Enter a code: kept only if it applies to the cart now (else 422 `coupon_refused`, why in `type`)."""
         row = await self._locked(session, shopper.user_id)
-        priced, variants = await self._price(session, settings, shopper, row, code=code)
+        items, variants = await self._contents(session, shopper.user_id)
+        priced = await self._price(session, settings, shopper, row, items, variants, code=code)
         outcome = priced.breakdown.coupon
         assert outcome is not None
         if outcome.refusal is not None:
@@ -111,17 +123,31 @@ class CartService:
         assert row is not None
         return row
 
+    async def _contents(
+        self, session: AsyncSession, user_id: uuid.UUID, *, also: uuid.UUID | None = None
+    ) -> tuple[list[tuple[uuid.UUID, int]], dict[uuid.UUID, SaleVariant]]:
+        """The cart's (variant id, quantity) lines, and their variants (and `also`'s) as the catalog has them now."""
+        items = await repository.cart_items(session, user_id)
+        wanted = dict.fromkeys([*(variant_id for variant_id, _ in items), *([also] if also else [])])
+        return items, await catalog.variants_for_sale(session, variant_ids=list(wanted))
+
     async def _price(
-        self, session: AsyncSession, settings: Settings, shopper: Shopper, row: Cart | None, *, code: str | None
-    ) -> tuple[Priced, dict[uuid.UUID, SaleVariant]]:
-        """The cart priced with `code`, and its variants as the catalog has them now."""
-        items = await repository.cart_items(session, shopper.user_id)
-        variants = await catalog.variants_for_sale(session, variant_ids=[variant_id for variant_id, _ in items])
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        shopper: Shopper,
+        row: Cart | None,
+        items: list[tuple[uuid.UUID, int]],
+        variants: dict[uuid.UUID, SaleVariant],
+        *,
+        code: str | None,
+    ) -> Priced:
+        """The cart's `items` priced with `code`."""
         # A line whose variant is gone cannot be while the foreign key holds; never a 500 for it.
         lines = [(variants[variant_id], quantity) for variant_id, quantity in items if variant_id in variants]
         address = row.shipping_address if row else None
         now, generation = await repository.now_and_generation(session)
-        priced = await price_lines(
+        return await price_lines(
             session,
             settings=settings,
             shopper=shopper,
@@ -133,12 +159,14 @@ class CartService:
             now=now,
             generation=generation,
         )
-        return priced, variants
 
     async def _view(
         self, session: AsyncSession, settings: Settings, shopper: Shopper, row: Cart | None
     ) -> schemas.Cart:
-        priced, variants = await self._price(session, settings, shopper, row, code=row.coupon_code if row else None)
+        items, variants = await self._contents(session, shopper.user_id)
+        priced = await self._price(
+            session, settings, shopper, row, items, variants, code=row.coupon_code if row else None
+        )
         return present_cart(priced, row, variants)
 
 
