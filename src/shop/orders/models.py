@@ -20,13 +20,14 @@ from sqlalchemy import (
     Sequence,
     SmallInteger,
     String,
+    Uuid,
     func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-import shop.shipping.models  # noqa: F401  (the shipping_method table a cart and an order refer to)
+import shop.shipping.models  # noqa: F401  (the shipping_method table a cart refers to)
 from shop.core.db import Base, TimestampMixin, new_id
 from shop.orders.schemas import Actor, OrderStatus, PaymentStatus, RefundStatus
 
@@ -74,11 +75,6 @@ class Order(TimestampMixin, Base):
         Index("ix_customer_order_created_at", "created_at", "id"),
         # The expiry sweep looks only at unpaid orders: a small partial index.
         Index("ix_customer_order_unpaid", "created_at", postgresql_where=text("status = 'pending_payment'")),
-        Index(
-            "ix_customer_order_shipping_method_id",
-            "shipping_method_id",
-            postgresql_where=text("shipping_method_id IS NOT NULL"),
-        ),
         # The breakdown adds up (shop.pricing.breakdown): the tax is inside the prices of a store that
         # enters them including tax, on top of them in one that enters them excluding it.
         CheckConstraint(
@@ -112,7 +108,10 @@ class Order(TimestampMixin, Base):
     # took (promotions/service/redemptions.py), which a cancel gives back.
     promotions: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list, server_default=text("'[]'::jsonb"))
     coupon_code: Mapped[str | None] = mapped_column(String(40))
-    shipping_method_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("shipping_method.id", ondelete="SET NULL"))
+    # A snapshot of the method, as the order's prices are: no foreign key. The method may change or
+    # go after the order, which keeps what it was; and a key would have every checkout lock the
+    # method's row (FOR KEY SHARE), one hot row that all concurrent checkouts share.
+    shipping_method_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     shipping_method_name: Mapped[str | None] = mapped_column(String(100))
     shipping_address: Mapped[dict[str, Any]] = mapped_column(JSONB)
     email: Mapped[str] = mapped_column(String(320))
