@@ -2,7 +2,9 @@
 
 Processes keep tax rates, shipping methods and automatic promotions in memory
 (shop/core/config_cache.py) and check this number, read with the request's clock, before using
-them. Triggers bump it in the writing transaction, whatever makes the write. A promotion's `uses`
+them. Triggers replace it (with a random number) in the writing transaction, whatever makes the
+write. A write that skips triggers (pg_restore --disable-triggers) must be followed by
+`UPDATE config_generation SET generation = floor(random() * 9e18)::bigint`. A promotion's `uses`
 counter (taken by every checkout) and its `updated_at` are not configuration: changing only those
 leaves the number alone, so checkouts never queue on its row.
 
@@ -24,6 +26,20 @@ depends_on: str | Sequence[str] | None = None
 # Every table a cached reading comes from; the promotion table has its own update trigger below.
 WATCHED = ("tax_class", "tax_rate", "shipping_zone", "shipping_zone_country", "shipping_method", "promotion")
 NOT_CONFIGURATION = "- 'uses' - 'updated_at'"
+# A random number, never the previous one plus one: a number a rolled-back bump, a restored backup
+# or a re-run migration handed out before must not come back naming other data.
+NEW_GENERATION = "floor(random() * 9e18)::bigint"
+# SET search_path FROM CURRENT: a writer with another search path (a pg_dump script replayed by
+# psql sets it empty) still finds the table.
+BUMP_FUNCTION = """
+CREATE FUNCTION bump_config_generation() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+    UPDATE config_generation SET generation = floor(random() * 9e18)::bigint WHERE id = 1;
+    RETURN NULL;
+END
+$$
+"""
 
 
 def upgrade() -> None:
@@ -31,19 +47,11 @@ def upgrade() -> None:
         "config_generation",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("generation", sa.BigInteger(), nullable=False),
+        sa.CheckConstraint("id = 1", name=op.f("ck_config_generation_one_row")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_config_generation")),
     )
-    op.execute("INSERT INTO config_generation (id, generation) VALUES (1, 1)")
-    op.execute(
-        """
-        CREATE FUNCTION bump_config_generation() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            UPDATE config_generation SET generation = generation + 1 WHERE id = 1;
-            RETURN NULL;
-        END
-        $$
-        """
-    )
+    op.execute(f"INSERT INTO config_generation (id, generation) VALUES (1, {NEW_GENERATION})")  # noqa: S608  (constants)
+    op.execute(BUMP_FUNCTION)
     for table in WATCHED:
         events = "INSERT OR DELETE OR TRUNCATE" if table == "promotion" else "INSERT OR UPDATE OR DELETE OR TRUNCATE"
         op.execute(

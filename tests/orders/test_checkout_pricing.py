@@ -2,6 +2,7 @@
 taken, promotion uses counted and given back."""
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -11,7 +12,9 @@ from sqlalchemy import func, select, update
 from shop.core.db import new_id, unit_of_work
 from shop.core.resources import Resources
 from shop.orders import tasks
+from shop.orders.errors import REFUSALS
 from shop.orders.models import Order
+from shop.pricing import Refusal
 from shop.products.models import Category, Product, Variant
 from tests.fixtures.auth import Account
 from tests.fixtures.orders import ADDRESS, backdate, create_variants, get_cart, items, pay, put, stock_of
@@ -314,3 +317,35 @@ class TestTheCartsCode:
         assert response.status_code == 201, response.text
         assert response.json()["coupon_code"] == "FIVE"
         assert (await get_cart(client, customer))["coupon"]["code"] == "TEN"
+
+    async def test_a_carts_code_that_stopped_applying_refuses_the_checkout_and_says_where_it_is(
+        self, client: httpx.AsyncClient, resources: Resources, customer: Account
+    ) -> None:
+        (variant,) = await create_variants(resources, [5], prices=[1000])
+        promotion = await create_promotion(resources, percent="10", code="SUMMER")
+        await put(client, customer, variant, 1)
+        assert (await client.put("/api/v1/cart/coupon", json={"code": "summer"}, headers=customer.headers)).is_success
+        await set_promotion(resources, promotion, ends_at=datetime.now(UTC) - timedelta(minutes=1))
+        body = assert_problem(await checkout(client, customer), 422, "coupon_refused")
+        assert body["errors"] == [{"loc": ["cart", "coupon"], "msg": REFUSALS[Refusal.expired], "type": "expired"}]
+        assert "SUMMER" in body["detail"]  # type: ignore[operator]
+        assert await order_count(resources) == 0
+        assert (await client.delete("/api/v1/cart/coupon", headers=customer.headers)).is_success
+        assert (await checkout(client, customer)).status_code == 201
+
+
+class TestACodeThatTakesNothingOff:
+    async def test_is_shown_on_the_order_but_holds_none_of_its_uses(
+        self, client: httpx.AsyncClient, resources: Resources, customer: Account
+    ) -> None:
+        """Free shipping on an order whose shipping is free already: nothing off, no use taken."""
+        await set_default_shipping(resources, 0)
+        (variant,) = await create_variants(resources, [5], prices=[1000])
+        promotion = await create_promotion(resources, free_shipping=True, code="SHIPFREE", max_uses=1, code_max_uses=1)
+        for _ in range(2):
+            order = (await checkout(client, customer, (variant, 1), address=ADDRESS, coupon_code="shipfree")).json()
+            assert (order["coupon_code"], order["total"]) == ("SHIPFREE", eur(1000))
+        assert await uses(resources, promotion) == (0, [0], {})
+        cancelled = await client.post(f"/api/v1/orders/{order['id']}/cancel", headers=customer.headers)
+        assert cancelled.json()["status"] == "cancelled"
+        assert await uses(resources, promotion) == (0, [0], {})

@@ -89,7 +89,9 @@ async def put_line(session: AsyncSession, cart_id: uuid.UUID, variant_id: uuid.U
     """Set a line's quantity, adding the line at the end of the cart when it is new."""
     await session.execute(
         insert(CartItem)
-        .values(cart_id=cart_id, variant_id=variant_id, quantity=quantity)
+        # The clock, not the transaction's start: lines are added under the cart's lock, so a line
+        # added later always sorts later, even when its transaction began before another's.
+        .values(cart_id=cart_id, variant_id=variant_id, quantity=quantity, added_at=func.clock_timestamp())
         .on_conflict_do_update(index_elements=[CartItem.cart_id, CartItem.variant_id], set_={"quantity": quantity})
     )
 

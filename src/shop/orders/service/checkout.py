@@ -27,6 +27,7 @@ from shop.core.db import new_id
 from shop.core.errors import ShopError, UnprocessableEntity
 from shop.orders import repository, schemas
 from shop.orders.errors import (
+    REFUSALS,
     CouponRefused,
     EmptyOrder,
     ShippingMethodUnavailable,
@@ -87,7 +88,7 @@ class CheckoutService:
         variants = await self._for_sale(session, quantities)
         now, sequence_number, generation = await repository.now_number_and_generation(session)
         priced = await self._price(
-            session, settings, buyer, data, quantities, variants, code, cart_method, (now, generation)
+            session, settings, buyer, data, quantities, variants, code, cart_method, now, generation
         )
         order = _new_order(buyer, data.shipping_address, quantities, variants, priced, now, sequence_number)
         # The only locks of the checkout, taken last so they are held as briefly as possible: the
@@ -101,7 +102,9 @@ class CheckoutService:
             detail = (
                 "A promotion of this order has just run out; check out again for the new price." if automatic else None
             )
-            raise CouponRefused(Refusal.used_up, ["body", "coupon_code"], detail)
+            raise CouponRefused(
+                Refusal.used_up, ["body", "coupon_code"] if data.coupon_code else ["cart", "coupon"], detail
+            )
         order.promotions = promotion_rows(priced.breakdown, claims)
         session.add(order)
         events.publish(session, events.ORDER_PLACED, notice(order))
@@ -121,7 +124,8 @@ class CheckoutService:
         variants: Mapping[uuid.UUID, SaleVariant],
         code: str | None,
         cart_method: uuid.UUID | None,
-        clock: tuple[datetime, int],
+        now: datetime,
+        generation: int,
     ) -> Priced:
         """The order priced; every refusal of its shipping or code is raised here, before any lock."""
         priced = await price_lines(
@@ -133,8 +137,8 @@ class CheckoutService:
             method_id=data.shipping_method_id or cart_method,
             cheapest=data.shipping_method_id is None,
             code=code,
-            now=clock[0],
-            generation=clock[1],
+            now=now,
+            generation=generation,
         )
         if not priced.options:
             raise ShippingUnavailable(data.shipping_address.country, ["body", "shipping_address", "country"])
@@ -144,6 +148,13 @@ class CheckoutService:
             )
         outcome = priced.breakdown.coupon
         if outcome is not None and outcome.refusal is not None:
+            if data.coupon_code is None:  # the cart's own code, entered earlier, has stopped applying
+                raise CouponRefused(
+                    outcome.refusal,
+                    ["cart", "coupon"],
+                    f"The cart's code {outcome.code} no longer applies: {REFUSALS[outcome.refusal]}."
+                    " Remove it from the cart or enter another, then check out again.",
+                )
             raise CouponRefused(outcome.refusal, ["body", "coupon_code"])
         return priced
 

@@ -51,7 +51,10 @@ class Priced:
         found = []
         for applied in self.breakdown.promotions:
             if applied.code is not None and self.code is not None:
-                found.append(Claim(applied.promotion_id, self.code.code_id, True, self.code.per_customer))
+                # A code that takes nothing off this order (free shipping where shipping is free
+                # already) is shown but holds none of its uses.
+                if applied.lines_discount or applied.shipping_discount:
+                    found.append(Claim(applied.promotion_id, self.code.code_id, True, self.code.per_customer))
             elif (limits := self.offer.limits.get(applied.promotion_id)) is not None:
                 found.append(Claim(applied.promotion_id, None, limits.counted, limits.per_customer))
         return found

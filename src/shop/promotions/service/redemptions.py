@@ -10,7 +10,8 @@ until the checkout commits; the CHECK constraints of the tables refuse any exces
 it. Locks are taken in one fixed order (promotion rows by id, then code rows by id, then customer
 rows by promotion id), after the checkout's stock locks, so no two checkouts deadlock.
 
-Which counters are taken: a code always counts on its promotion and on itself; an automatic
+Which counters are taken: a code that takes something off counts on its promotion and on itself
+(one that takes nothing off, free shipping where it is free already, holds no use); an automatic
 promotion counts only when it has a limit (an unlimited one applies to every checkout, which would
 otherwise all queue on its row); a per-customer counter only when the promotion has that limit.
 What was taken is recorded as `Claim`s on the order, and given back exactly when it is cancelled.
@@ -77,6 +78,8 @@ class RedemptionService:
         counts = await _counts(session, limited, customer_id) if limited else {}
         found, limits = [], {}
         for entry in configured:
+            if entry.promotion.id in limited and entry.promotion.id not in counts:
+                continue  # deleted since it was cached
             uses, customer_uses = counts.get(entry.promotion.id, (0, 0))
             if entry.max_uses is not None and uses >= entry.max_uses:
                 continue
