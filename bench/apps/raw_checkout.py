@@ -62,8 +62,8 @@ FROM user_account u WHERE u.id = $2
 RETURNING number, email, created_at
 """
 LINES_SQL = """
-INSERT INTO order_line (id, order_id, position, variant_id, sku, name, unit_price_amount, quantity)
-SELECT l.id, $1, l.position, l.variant_id, l.sku, l.name, l.price, l.quantity
+INSERT INTO order_line (id, order_id, position, variant_id, sku, name, unit_price_amount, quantity, total_amount)
+SELECT l.id, $1, l.position, l.variant_id, l.sku, l.name, l.price, l.quantity, l.price * l.quantity
 FROM unnest($2::uuid[], $3::smallint[], $4::uuid[], $5::text[], $6::text[], $7::bigint[], $8::int[])
   AS l(id, position, variant_id, sku, name, price, quantity)
 """
