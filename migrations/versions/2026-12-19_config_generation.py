@@ -31,15 +31,15 @@ NOT_CONFIGURATION = "- 'uses' - 'updated_at'"
 NEW_GENERATION = "floor(random() * 9e18)::bigint"
 # SET search_path FROM CURRENT: a writer with another search path (a pg_dump script replayed by
 # psql sets it empty) still finds the table.
-BUMP_FUNCTION = """
+BUMP_FUNCTION = f"""
 CREATE FUNCTION bump_config_generation() RETURNS trigger LANGUAGE plpgsql
 SET search_path FROM CURRENT AS $$
 BEGIN
-    UPDATE config_generation SET generation = floor(random() * 9e18)::bigint WHERE id = 1;
+    UPDATE config_generation SET generation = {NEW_GENERATION} WHERE id = 1;
     RETURN NULL;
 END
 $$
-"""
+"""  # noqa: S608  (constants)
 
 
 def upgrade() -> None:

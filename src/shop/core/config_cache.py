@@ -5,9 +5,9 @@ Why not the Redis cache (cache.py): these are read on every cart and checkout re
 round trip to Redis per read would cost about what the query it saves does. Here a hit costs
 nothing, and the coherence check rides on a query the request makes anyway (its clock).
 
-Coherence: triggers on the configuration tables (migration 0013) set `config_generation` to a new
-random number in the writing transaction, so a reader sees the new generation exactly when it can see the write,
-whichever process or tool (the admin API, `shop seed-demo`, psql) made it. A request reads the
+Coherence: triggers on the configuration tables (migration 0013) set `config_generation` to a
+new random number in the writing transaction, so a reader sees the new generation exactly when it
+can see the write, whichever process or tool (the admin API, `shop seed-demo`, psql) made it. A request reads the
 generation with its clock (`generation_column`) and only then asks the cache, whose loader reads
 the tables after that: what is stored under a generation is never older than that generation's
 data. All entries are dropped when the generation changes.

@@ -72,24 +72,20 @@ class RedemptionService:
         only the counters of those with limits are read each time, and only when there are some.
         """
         configured = await _configured.get(session, generation, "automatic", lambda: _automatic(session))
-        limited = [
-            entry.promotion.id for entry in configured if entry.max_uses is not None or entry.per_customer is not None
-        ]
+        limited = [entry.promotion.id for entry in configured if entry.limited]
         counts = await _counts(session, limited, customer_id) if limited else {}
         found, limits = [], {}
         for entry in configured:
-            if entry.promotion.id in limited and entry.promotion.id not in counts:
-                continue  # deleted since it was cached
-            uses, customer_uses = counts.get(entry.promotion.id, (0, 0))
-            if entry.max_uses is not None and uses >= entry.max_uses:
-                continue
-            if entry.per_customer is not None and customer_uses >= entry.per_customer:
-                continue
+            if entry.limited:
+                if entry.promotion.id not in counts:
+                    continue  # deleted since it was cached
+                uses, customer_uses = counts[entry.promotion.id]
+                if entry.max_uses is not None and uses >= entry.max_uses:
+                    continue
+                if entry.per_customer is not None and customer_uses >= entry.per_customer:
+                    continue
             found.append(entry.promotion)
-            limits[entry.promotion.id] = Limits(
-                counted=entry.max_uses is not None or entry.per_customer is not None,
-                per_customer=entry.per_customer is not None,
-            )
+            limits[entry.promotion.id] = Limits(counted=entry.limited, per_customer=entry.per_customer is not None)
         return Offer(promotions=tuple(found), limits=limits)
 
     async def find_code(self, session: AsyncSession, *, code: str, customer_id: uuid.UUID | None) -> FoundCode:
@@ -213,6 +209,11 @@ class _Automatic:
     promotion: pricing.Promotion
     max_uses: int | None
     per_customer: int | None
+
+    @property
+    def limited(self) -> bool:
+        """Whether a use is counted: only then are its counters read and taken."""
+        return self.max_uses is not None or self.per_customer is not None
 
 
 _configured = ConfigCache()
